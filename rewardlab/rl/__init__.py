@@ -1,0 +1,1 @@
+"""The RL engine: `train(cfg)` in loop.py, pure math helpers beside it."""

@@ -1,0 +1,84 @@
+"""Batched sampling: prompts in, padded token tensors with a completion mask out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rewardlab.config import SamplingConfig
+
+
+@dataclass
+class Rollout:
+    """A batch of prompt+completion token rows.
+
+    input_ids:       (B, P + L) left-padded prompts, then completions right-padded with pad tokens
+    attention_mask:  (B, P + L) 1 on real tokens
+    completion_mask: (B, L) 1 on completion tokens up to and including the first EOS
+    logprobs:        (B, L) log-probs of the sampled tokens under the distribution they were drawn from
+                     (the policy at sampling time, temperature applied): the "old" log-probs, for free
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    completion_mask: torch.Tensor
+    logprobs: torch.Tensor
+    prompt_width: int
+    completions: list[str]
+
+    @property
+    def completion_ids(self) -> torch.Tensor:
+        return self.input_ids[:, self.prompt_width :]
+
+
+def format_prompts(tokenizer, prompts: list[str], chat_template: bool) -> list[str]:
+    if not chat_template:
+        return prompts
+    if tokenizer.chat_template is None:
+        from rewardlab.errors import ConfigError
+
+        raise ConfigError("data.chat_template is true but the tokenizer has no chat template")
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False)
+        for p in prompts
+    ]
+
+
+def completion_mask(completion_ids: torch.Tensor, eos_id: int | None) -> torch.Tensor:
+    """1 up to and including the first EOS (or everywhere if no EOS), (B, L) float."""
+    if eos_id is None:
+        return torch.ones_like(completion_ids, dtype=torch.float32)
+    is_eos = completion_ids == eos_id
+    after_eos = (is_eos.long().cumsum(-1) - is_eos.long()) > 0  # strictly after the first EOS
+    return (~after_eos).float()
+
+
+@torch.no_grad()
+def sample(model, tokenizer, prompts: list[str], cfg: SamplingConfig, chat_template: bool = False) -> Rollout:
+    """Sample one completion per prompt row (repeat prompts to get k samples each)."""
+    device = next(model.parameters()).device
+    texts = format_prompts(tokenizer, prompts, chat_template)
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    width = enc.input_ids.shape[1]
+    out = model.generate(
+        **enc,
+        do_sample=True,
+        temperature=cfg.temperature,
+        top_k=cfg.top_k,  # 0 disables top-k; None would fall back to the model's default (often 50)
+        top_p=1.0,
+        max_new_tokens=cfg.max_new_tokens,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        return_dict_in_generate=True,
+        output_scores=True,  # processed (temperature/top-k) logits: the exact sampling distribution
+    )
+    comp = out.sequences[:, width:]
+    scores = torch.stack(out.scores, dim=1)  # (B, L, V)
+    logprobs = torch.log_softmax(scores.float(), -1).gather(-1, comp.unsqueeze(-1)).squeeze(-1)
+    cmask = completion_mask(comp, tokenizer.eos_token_id).to(device)
+    attn = torch.cat([enc.attention_mask, cmask.long()], dim=1)
+    # Decode only the kept tokens (without the EOS itself).
+    keep = cmask.bool() & (comp != tokenizer.eos_token_id)
+    completions = [tokenizer.decode(row[m], skip_special_tokens=True) for row, m in zip(comp, keep)]
+    return Rollout(out.sequences, attn, cmask, logprobs * cmask, width, completions)
