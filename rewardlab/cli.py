@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from rewardlab.errors import RewardlabError
+
+# Each area of the lab adds its own subcommands with `add_commands(subparsers)`; this file stays a thin
+# dispatcher. Those modules import heavy libraries only inside their command functions.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _run_dir_for(cfg) -> Path:
@@ -80,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", aliases=["info"], help="available models, prompt sets and the cache")
     p.set_defaults(func=cmd_models)
+    for mod in COMMAND_MODULES:
+        importlib.import_module(mod).add_commands(sub)
     return parser
 
 
