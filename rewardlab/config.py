@@ -54,6 +54,9 @@ class SamplingConfig(_Section):
     temperature: float = Field(1.0, gt=0.0)
     top_k: int = Field(0, ge=0)
     """0 = no top-k truncation. Truncation makes the sampling distribution differ from the policy's."""
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    """Weights of the inference copy that generates (LoRA merged in). bfloat16 is faster on CPUs with
+    bf16 support; its log-probs then differ slightly from the fp32 reference (noise in the KL)."""
 
 
 class RewardSpec(_Section):

@@ -82,3 +82,55 @@ def sample(model, tokenizer, prompts: list[str], cfg: SamplingConfig, chat_templ
     keep = cmask.bool() & (comp != tokenizer.eos_token_id)
     completions = [tokenizer.decode(row[m], skip_special_tokens=True) for row, m in zip(comp, keep)]
     return Rollout(out.sequences, attn, cmask, logprobs * cmask, width, completions)
+
+
+class Sampler:
+    """An inference copy of the policy that generation runs on, refreshed from the policy before each use.
+
+    Why a copy: with LoRA, every decode step would run the adapter's two extra matmuls in each of ~200
+    linear layers; merging them into the weights made generation 1.6–1.8× faster here. Merging in place
+    (peft merge/unmerge) would let fp32 round-off drift into the base weights, which are also the
+    reference; the copy is instead rebuilt exactly as base + delta at each refresh. The copy can be
+    bf16 (`sampling.dtype`), faster again on CPUs with bf16 support. Full fine-tuning in fp32 samples
+    from the policy itself: there is nothing to merge or cast.
+    """
+
+    def __init__(self, policy, copy: torch.nn.Module | None):
+        """`copy`: from `inference_copy(base)`, taken before the base was wrapped with LoRA."""
+        self.policy, self.model = policy, copy
+        self.verbatim: list[tuple[torch.Tensor, torch.Tensor]] = []  # (copy param, trained param)
+        self.merged: list[tuple[torch.Tensor, torch.Tensor, torch.nn.Module]] = []  # (copy, base weight, LoRA layer)
+        if copy is None:
+            return
+        targets = dict(copy.named_parameters())
+        modules = dict(policy.named_modules())
+        for name, param in policy.named_parameters():
+            plain = name.removeprefix("base_model.model.").replace(".base_layer.", ".")
+            if plain not in targets:
+                continue  # LoRA factors themselves
+            owner = modules.get(name.removesuffix(".base_layer.weight"))
+            if name.endswith(".base_layer.weight") and hasattr(owner, "get_delta_weight"):
+                self.merged.append((targets[plain], param, owner))
+            elif param.requires_grad:
+                self.verbatim.append((targets[plain], param))
+
+    @staticmethod
+    def inference_copy(base: torch.nn.Module, lora: bool, dtype: str) -> torch.nn.Module | None:
+        import copy
+
+        if not lora and dtype == "float32":
+            return None
+        return copy.deepcopy(base).to(getattr(torch, dtype)).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def refresh(self) -> None:
+        for target, source in self.verbatim:
+            target.copy_(source)
+        for target, base_weight, layer in self.merged:
+            target.copy_(base_weight + layer.get_delta_weight("default"))
+
+    def __call__(self, tokenizer, prompts: list[str], cfg: SamplingConfig, chat_template: bool = False) -> Rollout:
+        if self.model is None:
+            return sample(self.policy, tokenizer, prompts, cfg, chat_template)
+        self.refresh()
+        return sample(self.model, tokenizer, prompts, cfg, chat_template)

@@ -22,3 +22,28 @@ def test_sampler_logprobs_equal_a_fresh_forward(tiny_model):
         lp, _ = token_logprobs(model, r.input_ids, r.attention_mask, r.prompt_width, 0.8)
     assert torch.allclose(lp * r.completion_mask, r.logprobs, atol=1e-4)
     assert len(r.completions) == 3 and r.completion_mask.shape == (3, r.input_ids.shape[1] - r.prompt_width)
+
+
+def test_sampler_copy_equals_the_lora_policy_after_updates(tiny_model):
+    """The merged inference copy computes the same function as base + adapter, and the reference
+    (adapter disabled) is untouched by refreshes."""
+    from rewardlab.config import LoraConfig
+    from rewardlab.models import make_policy
+    from rewardlab.sampling import Sampler
+
+    base, tok = load_causal_lm(str(tiny_model))
+    copy = Sampler.inference_copy(base, lora=True, dtype="float32")
+    policy = make_policy(base, LoraConfig(r=4))
+    sampler = Sampler(policy, copy)
+    assert len(sampler.merged) == 2 * 7  # 2 layers x 7 linear projections
+    ids = tok(["the cat sat on the mat"], return_tensors="pt").input_ids
+    with torch.no_grad():
+        ref_before = policy(ids).logits.clone()
+        for name, p in policy.named_parameters():
+            if "lora_B" in name:
+                p.add_(0.1 * torch.randn_like(p))
+        sampler.refresh()
+        assert torch.allclose(copy(ids).logits, policy(ids).logits, atol=1e-5)
+        assert not torch.allclose(policy(ids).logits, ref_before, atol=1e-3)
+        with policy.disable_adapter():
+            assert torch.equal(policy(ids).logits, ref_before)

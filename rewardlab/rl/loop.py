@@ -37,7 +37,7 @@ from rewardlab.rl.kl import kl_k1, kl_k3, sequence_kl
 from rewardlab.rl.logprobs import token_logprobs
 from rewardlab.rl.losses import aggregate, clipped_pg_loss
 from rewardlab.runs import RunDir, atomic_write_text
-from rewardlab.sampling import Rollout, sample
+from rewardlab.sampling import Rollout, Sampler
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation draws its own random numbers, identical at every eval step
 
@@ -77,13 +77,13 @@ def score(reward: Reward, prompts: list[str], completions: list[str], nonfinite:
     return np.asarray(s, dtype=np.float64)
 
 
-def evaluate(step: int, policy, ref: Reference, tok, prompts: list[str], rewards: list[Reward], cfg: Config) -> tuple[dict, list[dict]]:
+def evaluate(step: int, sampler: Sampler, ref: Reference, tok, prompts: list[str], rewards: list[Reward], cfg: Config) -> tuple[dict, list[dict]]:
     """Generate on held-out prompts; score every reward; KL on these same samples. Returns (metrics, rows)."""
     m = cfg.train.eval_samples_per_prompt
     batch_prompts = [p for p in prompts for _ in range(m)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.train.seed + EVAL_SEED_OFFSET)
-        rollout = sample(policy, tok, batch_prompts, cfg.sampling, cfg.data.chat_template)
+        rollout = sampler(tok, batch_prompts, cfg.sampling, cfg.data.chat_template)
     ref_logp = ref.logprobs(rollout, cfg.sampling.temperature)
     mask = rollout.completion_mask
     k1 = sequence_kl(kl_k1(rollout.logprobs, ref_logp), mask)
@@ -133,7 +133,9 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
     proxy = build_reward(cfg.rewards.proxy)
     golds = [build_reward(g) for g in cfg.rewards.gold]
     base, tok = load_causal_lm(cfg.model.name, device)
+    sampler_copy = Sampler.inference_copy(base, cfg.model.lora.enabled, cfg.sampling.dtype)
     policy = make_policy(base, cfg.model.lora)
+    sampler = Sampler(policy, sampler_copy)
     ref = Reference(policy, cfg.model.lora.enabled)
     params = [p for p in policy.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.algo.lr, weight_decay=cfg.algo.weight_decay)
@@ -168,7 +170,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
         if step % cfg.train.eval_every == 0:
             t = time.perf_counter()
             with autocast:
-                metrics, samples = evaluate(step, policy, ref, tok, eval_prompts, [proxy, *golds], cfg)
+                metrics, samples = evaluate(step, sampler, ref, tok, eval_prompts, [proxy, *golds], cfg)
             run.log_samples(samples)
             row.update(metrics, **{"timing/eval_s": time.perf_counter() - t})
 
@@ -177,7 +179,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
         prompts = [train_prompts[i] for i in prompt_indices(step, n, len(train_prompts), cfg.train.seed) for _ in range(k)]
         policy.eval()
         with autocast:
-            rollout = sample(policy, tok, prompts, cfg.sampling, cfg.data.chat_template)
+            rollout = sampler(tok, prompts, cfg.sampling, cfg.data.chat_template)
         row["timing/sample_s"] = time.perf_counter() - t
 
         # 2. score the proxy
@@ -264,7 +266,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
     if not any(r.get("step") == final for r in run.metrics()):
         t = time.perf_counter()
         with autocast:
-            metrics, samples = evaluate(final, policy, ref, tok, eval_prompts, [proxy, *golds], cfg)
+            metrics, samples = evaluate(final, sampler, ref, tok, eval_prompts, [proxy, *golds], cfg)
         run.log_samples(samples)
         run.log_metrics({"step": final, **metrics, "timing/eval_s": time.perf_counter() - t})
     export = run.path / ("adapter" if cfg.model.lora.enabled else "model")

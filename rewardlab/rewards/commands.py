@@ -1,0 +1,207 @@
+"""Reward commands: `rewardlab label`, `rm train`, `gold train`, `gold eval`, `score`.
+
+label       sample completions and score them with the gold -> labelled JSONL (+ Parquet), settings beside it
+rm train    train a learned reward model on labelled samples; prints held-out loss and correlation with gold
+gold train  train the tweet-sentiment gold; gold eval: gold and proxies on the same held-out tweets
+score       re-score a run's saved samples offline with any reward (a big gold can run later, elsewhere)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from rewardlab.errors import ConfigError
+
+
+def load_reward_spec(path: str):
+    """One RewardSpec (name, kind, path, args) from a YAML file."""
+    from pydantic import ValidationError
+
+    from rewardlab.config import RewardSpec
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"reward file not found: {p}")
+    try:
+        return RewardSpec.model_validate(yaml.safe_load(p.read_text()) or {})
+    except ValidationError as e:
+        raise ConfigError(f"{p}: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+
+
+def _build(spec):
+    from rewardlab.rewards import build_reward, validate_reward
+
+    validate_reward(spec)
+    return build_reward(spec)
+
+
+def _table(rows: list[dict]) -> str:
+    cols = list(rows[0])
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    width = {c: max(len(c), *(len(fmt(r[c])) for r in rows)) for c in cols}
+    lines = ["  ".join(c.ljust(width[c]) for c in cols)]
+    lines += ["  ".join(fmt(r[c]).ljust(width[c]) for c in cols) for r in rows]
+    return "\n".join(lines)
+
+
+# ---- label ------------------------------------------------------------------------------------------
+def cmd_label(a: argparse.Namespace) -> None:
+    import torch
+
+    from rewardlab import __version__
+    from rewardlab.config import RewardSpec, SamplingConfig
+    from rewardlab.data import load_prompt_source
+    from rewardlab.models import load_causal_lm
+    from rewardlab.runs import atomic_write_text
+    from rewardlab.sampling import sample
+
+    gold_spec = load_reward_spec(a.gold) if a.gold else RewardSpec(name="gold", kind="gold")
+    gold = _build(gold_spec)
+    sampling = SamplingConfig(max_new_tokens=a.max_new_tokens, temperature=a.temperature, top_k=a.top_k)
+    prompts = load_prompt_source(a.prompts)[: a.n_prompts]
+    model, tok = load_causal_lm(a.model)
+    model.eval()
+    torch.manual_seed(a.seed)
+    rows_prompts = [(i, p) for i, p in enumerate(prompts) for _ in range(a.samples_per_prompt)]
+    completions = []
+    for s in range(0, len(rows_prompts), a.batch_size):
+        batch = [p for _, p in rows_prompts[s : s + a.batch_size]]
+        completions += sample(model, tok, batch, sampling, a.chat_template).completions
+    scores = gold([p for _, p in rows_prompts], completions)
+    rows = [
+        {"id": k, "prompt_id": i, "prompt": p, "completion": c, "gold": s if math.isfinite(s) else None}
+        for k, ((i, p), c, s) in enumerate(zip(rows_prompts, completions, scores))
+    ]
+    meta = {
+        "rows": len(rows), "model": a.model, "prompts": a.prompts, "n_prompts": len(prompts),
+        "samples_per_prompt": a.samples_per_prompt, "sampling": sampling.model_dump(), "chat_template": a.chat_template,
+        "seed": a.seed, "gold": gold_spec.model_dump(), "rewardlab_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    out = Path(a.out)
+    atomic_write_text(out, "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(out.with_suffix(".meta.json"), json.dumps(meta, indent=2) + "\n")
+    if a.parquet:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows).replace_schema_metadata({"rewardlab": json.dumps(meta)})
+        pq.write_table(table, out.with_suffix(".parquet"))
+    valid = [s for s in scores if math.isfinite(s)]
+    print(f"{len(rows)} labelled samples -> {out} (settings: {out.with_suffix('.meta.json')}); "
+          f"gold {gold_spec.name!r} mean {sum(valid) / max(len(valid), 1):.4f}")
+
+
+# ---- rm train ---------------------------------------------------------------------------------------
+def cmd_rm_train(a: argparse.Namespace) -> None:
+    from pydantic import ValidationError
+
+    from rewardlab.config import parse_overrides
+    from rewardlab.rewards.learned import TrainArgs, train_rm
+
+    settings = dict(parse_overrides(a.settings))
+    try:
+        base = TrainArgs.model_validate(settings)
+    except ValidationError as e:
+        raise ConfigError("rm train: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+    splits = [base.split] if "split" in settings or base.splits == 1 else range(base.splits)
+    reports = []
+    for k in splits:
+        out = Path(a.out) / f"split{k}" if base.splits > 1 else Path(a.out)
+        report = train_rm(a.data, base.model_copy(update={"split": k}), out)
+        reports.append({"model": str(out), **{key: v for key, v in report.items() if key != "rows"}})
+    print(_table(reports))
+
+
+# ---- gold -------------------------------------------------------------------------------------------
+def cmd_gold_train(a: argparse.Namespace) -> None:
+    from rewardlab.rewards.gold import DEFAULT_N, default_gold_dir, train_gold
+
+    out = Path(a.out) if a.out else default_gold_dir()
+    meta = train_gold(out, n=a.n or DEFAULT_N, seed=a.seed)
+    print(f"gold -> {out}  ({meta['train_rows']} train / {meta['heldout_rows']} held-out tweets)")
+    print(_table([{"gold": out.name, **meta["report"]}]))
+
+
+def cmd_gold_eval(a: argparse.Namespace) -> None:
+    from rewardlab.config import RewardSpec
+    from rewardlab.rewards.gold import compare, default_gold_dir
+
+    gold_dir = Path(a.gold_dir) if a.gold_dir else default_gold_dir()
+    specs = [RewardSpec(name="gold", kind="gold", args={"path": str(gold_dir)})]
+    specs += [load_reward_spec(r) for r in a.reward]
+    rows = compare(gold_dir, [_build(s) for s in specs], a.limit)
+    print(_table(rows))
+
+
+# ---- score ------------------------------------------------------------------------------------------
+def cmd_score(a: argparse.Namespace) -> None:
+    from rewardlab.runs import RunDir, atomic_write_text
+
+    run = RunDir(a.run_dir)
+    rows = run.samples()
+    if not rows:
+        raise ConfigError(f"{run.samples_path} holds no samples to score")
+    spec = load_reward_spec(a.reward)
+    taken = next((r for r in rows if spec.name in r.get("rewards", {})), None)
+    if taken is not None and not a.force:
+        raise ConfigError(f"{run.samples_path} already has a reward named {spec.name!r}; rename it or pass --force")
+    reward = _build(spec)
+    scores = reward([r["prompt"] for r in rows], [r["completion"] for r in rows])
+    by_step = defaultdict(list)
+    for r, s in zip(rows, scores):
+        r.setdefault("rewards", {})[spec.name] = float(s) if math.isfinite(s) else None
+        if math.isfinite(s):
+            by_step[r["step"]].append(float(s))
+    atomic_write_text(run.samples_path, "".join(json.dumps(r) + "\n" for r in rows))
+    print(_table([{"step": k, f"mean {spec.name}": sum(v) / len(v), "n": len(v)} for k, v in sorted(by_step.items())]))
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("label", help="sample completions and label them with the gold -> JSONL (+ Parquet)")
+    p.add_argument("--out", required=True, help="labelled JSONL to write (settings go to <out>.meta.json)")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--prompts", default="builtin:tweets", help="builtin:<name> or a .jsonl/.txt prompt file")
+    p.add_argument("--n-prompts", type=int, default=128)
+    p.add_argument("--samples-per-prompt", type=int, default=4)
+    p.add_argument("--max-new-tokens", type=int, default=24)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--chat-template", action="store_true")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gold", metavar="REWARD.yaml", help="the labelling reward (default: the tweet-sentiment gold)")
+    p.add_argument("--parquet", action="store_true", help="also write <out>.parquet")
+    p.set_defaults(func=cmd_label)
+
+    rm = sub.add_parser("rm", help="learned reward models").add_subparsers(dest="rm_command", required=True)
+    p = rm.add_parser("train", help="train a reward model on labelled samples: rm train DATA --out DIR key=value ...")
+    p.add_argument("data", help="labelled .jsonl or .parquet (rewardlab label)")
+    p.add_argument("--out", required=True, help="model directory (with splits=K > 1: DIR/split0 .. DIR/split<K-1>)")
+    p.add_argument("settings", nargs="*", help="training settings, e.g. objective=pairwise n_labels=200 splits=2 (docs/rewards.md)")
+    p.set_defaults(func=cmd_rm_train)
+
+    gold = sub.add_parser("gold", help="the gold reward model").add_subparsers(dest="gold_command", required=True)
+    p = gold.add_parser("train", help="train the tweet-sentiment gold (MiniLM + logistic regression)")
+    p.add_argument("--n", type=int, default=None, help="class-balanced tweets to use (default: gold.DEFAULT_N)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="directory (default: the cached default gold, used by `kind: gold`)")
+    p.set_defaults(func=cmd_gold_train)
+    p = gold.add_parser("eval", help="gold and proxies as classifiers on the gold's held-out positive/negative tweets")
+    p.add_argument("gold_dir", nargs="?", help="gold directory (default: the cached default gold)")
+    p.add_argument("--reward", action="append", default=[], metavar="REWARD.yaml", help="a proxy to compare (repeatable)")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N held-out tweets")
+    p.set_defaults(func=cmd_gold_eval)
+
+    p = sub.add_parser("score", help="re-score a run's saved samples offline: score RUN_DIR --reward REWARD.yaml")
+    p.add_argument("run_dir")
+    p.add_argument("--reward", required=True, metavar="REWARD.yaml", help="one reward spec: name, kind, path, args")
+    p.add_argument("--force", action="store_true", help="overwrite an existing reward of the same name")
+    p.set_defaults(func=cmd_score)
