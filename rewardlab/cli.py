@@ -93,8 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    # `train --resume RUN key=value`: argparse would take the first override as CONFIG
-    args = parser.parse_args(argv)
+    # Overrides may stand after options (`train C.yaml --out R k=v`), which argparse leaves over.
+    args, extra = parser.parse_known_args(argv)
+    if extra and (not hasattr(args, "overrides") or any(x.startswith("-") or "=" not in x for x in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    # `train --resume RUN key=value`: argparse takes the first override as CONFIG
     if getattr(args, "resume", None) and args.config is not None:
         args.overrides = [args.config, *args.overrides]
         args.config = None
