@@ -12,7 +12,7 @@ from rewardlab.errors import RewardlabError
 
 # Each area of the lab adds its own subcommands with `add_commands(subparsers)`; this file stays a thin
 # dispatcher. Those modules import heavy libraries only inside their command functions.
-COMMAND_MODULES: tuple[str, ...] = ("rewardlab.measure.commands", "rewardlab.rewards.commands")
+COMMAND_MODULES: tuple[str, ...] = ("rewardlab.rewards.commands", "rewardlab.measure.commands", "rewardlab.demo")
 
 
 def _run_dir_for(cfg) -> Path:

@@ -53,9 +53,3 @@ def make_tiny_model(path: Path, seed: int = 0, vocab_extra: tuple[str, ...] = ("
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Tests never write to the user's cache, except the real-model tests which share one."""
-    monkeypatch.setenv("REWARDLAB_CACHE", str(Path.home() / ".cache" / "rewardlab"))

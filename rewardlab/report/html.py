@@ -60,8 +60,12 @@ def table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
 def sources_section(sources) -> str:
     rows = []
     for s in sources:
-        extent = (f"{len(s.curves.x)} eval steps ({s.curves.x[0]}–{s.curves.x[-1]})" if s.kind == "rl" else f"n = 1…{s.curves.x[-1]}") if s.curves is not None else "—"
-        prompts = str(s.curves.kl.shape[0]) if s.curves is not None else "—"
+        if s.curves is None:
+            extent = prompts = "—"
+        else:
+            x = s.curves.x
+            extent = f"{len(x)} eval steps ({x[0]}–{x[-1]})" if s.kind == "rl" else f"n = 1…{x[-1]}"
+            prompts = str(s.curves.kl.shape[0])
         rows.append([esc(s.label), esc(s.kind), f"<code>{esc(s.path)}</code>", esc(s.meta.get("optimised", "")),
                      esc(", ".join(s.meta.get("gold", []))), esc(extent), prompts])
     return table(["source", "kind", "path", "proxy (optimised)", "gold (watched)", "extent", "prompts"], rows)

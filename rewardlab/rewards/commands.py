@@ -182,10 +182,11 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_label)
 
     rm = sub.add_parser("rm", help="learned reward models").add_subparsers(dest="rm_command", required=True)
-    p = rm.add_parser("train", help="train a reward model on labelled samples: rm train DATA --out DIR key=value ...")
+    p = rm.add_parser("train", help="train a reward model on labelled samples: rm train DATA --out DIR --set key=value ...")
     p.add_argument("data", help="labelled .jsonl or .parquet (rewardlab label)")
     p.add_argument("--out", required=True, help="model directory (with splits=K > 1: DIR/split0 .. DIR/split<K-1>)")
-    p.add_argument("settings", nargs="*", help="training settings, e.g. objective=pairwise n_labels=200 splits=2 (docs/rewards.md)")
+    p.add_argument("--set", dest="settings", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="training settings, e.g. --set objective=pairwise n_labels=200 splits=2 (docs/rewards.md)")
     p.set_defaults(func=cmd_rm_train)
 
     gold = sub.add_parser("gold", help="the gold reward model").add_subparsers(dest="gold_command", required=True)

@@ -156,7 +156,9 @@ class GoldArgs(KindArgs):
 def _validate(spec: RewardSpec) -> GoldArgs:
     args = parse_args(spec, GoldArgs)
     if args.path is not None and not (Path(args.path) / "meta.json").is_file():
-        raise ConfigError(f"reward {spec.name!r}: {args.path} is not a gold model directory (no meta.json); make one with `rewardlab gold train --out`")
+        raise ConfigError(
+            f"reward {spec.name!r}: {args.path} is not a gold model directory (no meta.json); make one with `rewardlab gold train --out`"
+        )
     if args.path is None and not (default_gold_dir() / "meta.json").is_file():
         from rewardlab.data import tweets_csv
         from rewardlab.models import check_available

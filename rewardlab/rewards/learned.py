@@ -369,7 +369,9 @@ def _build(spec: RewardSpec) -> ScorerReward:
 def _validate(spec: RewardSpec) -> LearnedArgs:
     args = parse_args(spec, LearnedArgs)
     if args.path is not None and not (Path(args.path) / "meta.json").is_file():
-        raise ConfigError(f"reward {spec.name!r}: {args.path} is not a trained reward model (no meta.json); train one with `rewardlab rm train`")
+        raise ConfigError(
+            f"reward {spec.name!r}: {args.path} is not a trained reward model (no meta.json); train one with `rewardlab rm train`"
+        )
     if args.data is not None:
         split_indices(len(read_labelled(args.data)), args.heldout, args.splits, args.data_seed)
     return args

@@ -27,7 +27,7 @@ class KindArgs(BaseModel):
 def parse_args(spec: RewardSpec, cls: type[A]) -> A:
     """`spec.args` validated as `cls`; errors name the reward and the offending key."""
     if spec.path is not None:
-        raise ConfigError(f"reward {spec.name!r}: kind {spec.kind!r} reads its settings from args (e.g. args.path), not from path")
+        raise ConfigError(f"reward {spec.name!r}: kind {spec.kind!r} reads its settings from args (e.g. args.path), not path")
     try:
         return cls.model_validate(spec.args)
     except ValidationError as e:

@@ -77,14 +77,15 @@ def score(reward: Reward, prompts: list[str], completions: list[str], nonfinite:
     return np.asarray(s, dtype=np.float64)
 
 
-def evaluate(step: int, sampler: Sampler, ref: Reference, tok, prompts: list[str], rewards: list[Reward], cfg: Config) -> tuple[dict, list[dict]]:
+def evaluate(step: int, sampler: Sampler, ref: Reference, tok, prompts: list[str], rewards: list[Reward], cfg: Config,
+             autocast) -> tuple[dict, list[dict]]:
     """Generate on held-out prompts; score every reward; KL on these same samples. Returns (metrics, rows)."""
     m = cfg.train.eval_samples_per_prompt
     batch_prompts = [p for p in prompts for _ in range(m)]
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), autocast:
         torch.manual_seed(cfg.train.seed + EVAL_SEED_OFFSET)
         rollout = sampler(tok, batch_prompts, cfg.sampling, cfg.data.chat_template)
-    ref_logp = ref.logprobs(rollout, cfg.sampling.temperature)
+        ref_logp = ref.logprobs(rollout, cfg.sampling.temperature).float()
     mask = rollout.completion_mask
     k1 = sequence_kl(kl_k1(rollout.logprobs, ref_logp), mask)
     k3 = sequence_kl(kl_k3(rollout.logprobs, ref_logp), mask)
@@ -169,8 +170,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
         # evaluate (before this step's update: step 0 is the reference policy itself)
         if step % cfg.train.eval_every == 0:
             t = time.perf_counter()
-            with autocast:
-                metrics, samples = evaluate(step, sampler, ref, tok, eval_prompts, [proxy, *golds], cfg)
+            metrics, samples = evaluate(step, sampler, ref, tok, eval_prompts, [proxy, *golds], cfg, autocast)
             run.log_samples(samples)
             row.update(metrics, **{"timing/eval_s": time.perf_counter() - t})
 
@@ -265,8 +265,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
     final = cfg.train.steps
     if not any(r.get("step") == final for r in run.metrics()):
         t = time.perf_counter()
-        with autocast:
-            metrics, samples = evaluate(final, sampler, ref, tok, eval_prompts, [proxy, *golds], cfg)
+        metrics, samples = evaluate(final, sampler, ref, tok, eval_prompts, [proxy, *golds], cfg, autocast)
         run.log_samples(samples)
         run.log_metrics({"step": final, **metrics, "timing/eval_s": time.perf_counter() - t})
     export = run.path / ("adapter" if cfg.model.lora.enabled else "model")
