@@ -46,7 +46,10 @@ def run_demo(out: Path, quick: bool, seed: int, console) -> Path:
 
     t = _phase(console, "2/4 best-of-n from the reference policy")
     n = BON_N["quick" if quick else "full"]
-    bon_cfg = BonConfig(model=cfg.model, data=cfg.data, sampling=cfg.sampling, rewards=cfg.rewards,
+    # Best-of-n watches the cheap gold only; the isolated judge (≈2×(1 + paraphrases) forward passes per
+    # text) is watched in the RL run's evaluations, where it sees 16 texts instead of 16 × n.
+    bon_rewards = cfg.rewards.model_copy(update={"gold": [g for g in cfg.rewards.gold if g.kind == "gold"]})
+    bon_cfg = BonConfig(model=cfg.model, data=cfg.data, sampling=cfg.sampling, rewards=bon_rewards,
                         bon=BonSettings(n=n, seed=seed, out_dir=str(out), run_name=f"bon-n{n}-s{seed}"))
     bon_dir = run_bon(bon_cfg)
     console.print(f"best-of-{n}: {bon_dir.path} ({time.perf_counter() - t:.0f} s)")
