@@ -190,6 +190,17 @@ def build_config(tree: dict[str, Any]) -> Config:
         raise ConfigError("invalid config:\n" + "\n".join(lines)) from None
 
 
+def load_reward_spec(path: str | Path) -> RewardSpec:
+    """One reward spec (name, kind, path, args) from a YAML file, as one entry of `rewards.gold`."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"reward spec file not found: {p}")
+    try:
+        return RewardSpec.model_validate(yaml.safe_load(p.read_text()) or {})
+    except ValidationError as e:
+        raise ConfigError(f"{p}: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """Load YAML (or defaults when path is None), apply `key=value` overrides, validate."""
     tree: dict[str, Any] = {}

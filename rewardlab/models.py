@@ -173,3 +173,19 @@ def make_policy(model, lora):
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, peft_cfg)
+
+
+def resolve_device(device: str) -> str:
+    """"auto" → cuda when available, else cpu."""
+    import torch
+
+    return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def bf16_autocast(device: str, enabled: bool):
+    """A reusable context: bf16 autocast on `device` when enabled, else a no-op."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16) if enabled else contextlib.nullcontext()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
+from rewardlab.config import load_reward_spec
 from rewardlab.measure import bon
 from rewardlab.measure.bon import (
     BonDir,
@@ -129,7 +130,7 @@ def test_bon_directory_samples_once_and_rescores_without_resampling(tmp_path, ti
     monkeypatch.setattr(bon, "_sample_all", no_sampling)
     spec = tmp_path / "a.yaml"
     spec.write_text(yaml.safe_dump({"name": "a_count", "path": "rewardlab.rewards.builtin:word_count", "args": {"word": "a"}}))
-    rescore(d.path, [bon.load_reward_spec(spec)], progress=False)
+    rescore(d.path, [load_reward_spec(spec)], progress=False)
     assert BonDir(d.path).meta()["gold"] == ["the", "a_count"]
     assert all("a_count" in r["rewards"] for r in BonDir(d.path).rows())
     assert [r["completion"] for r in BonDir(d.path).rows()] == [r["completion"] for r in rows]

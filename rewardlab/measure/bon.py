@@ -29,7 +29,6 @@ cached per reward spec, and `rescore` adds a reward without resampling.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -203,17 +202,6 @@ def load_bon_config(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Bo
         raise ConfigError("invalid best-of-n config:\n" + "\n".join(lines)) from None
 
 
-def load_reward_spec(path: str | Path) -> RewardSpec:
-    """A reward spec from YAML (name, kind, path, args), as in a config's `rewards.gold` list."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"reward spec file not found: {p}")
-    try:
-        return RewardSpec.model_validate(yaml.safe_load(p.read_text()) or {})
-    except ValidationError as e:
-        raise ConfigError(f"{p}: invalid reward spec: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
-
-
 # ---- directory -------------------------------------------------------------------------------------
 
 
@@ -279,17 +267,13 @@ def _sample_all(cfg: BonConfig, prompts: list[str], progress: bool) -> list[dict
     import torch
     from tqdm.auto import tqdm
 
-    from rewardlab.models import load_causal_lm
+    from rewardlab.models import bf16_autocast, load_causal_lm, resolve_device
     from rewardlab.sampling import sample
 
-    device = cfg.model.device if cfg.model.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(cfg.model.device)
     model, tok = load_causal_lm(cfg.model.name, device)
     model.eval()
-    autocast = (
-        torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
-        if cfg.model.bf16_autocast
-        else contextlib.nullcontext()
-    )
+    autocast = bf16_autocast(device, cfg.model.bf16_autocast)
     torch.manual_seed(cfg.bon.seed)
     jobs = [(pid, j) for pid in range(len(prompts)) for j in range(cfg.bon.n)]
     rows = []

@@ -12,7 +12,8 @@ from rewardlab.errors import RewardlabError
 def cmd_bon(args: argparse.Namespace) -> None:
     from rich.console import Console
 
-    from rewardlab.measure.bon import load_bon_config, load_reward_spec, rescore, run_bon
+    from rewardlab.config import load_reward_spec
+    from rewardlab.measure.bon import load_bon_config, rescore, run_bon
 
     console = Console(stderr=True)
     if args.rescore:

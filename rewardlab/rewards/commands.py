@@ -15,24 +15,9 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
 
+from rewardlab.config import load_reward_spec
 from rewardlab.errors import ConfigError
-
-
-def load_reward_spec(path: str):
-    """One RewardSpec (name, kind, path, args) from a YAML file."""
-    from pydantic import ValidationError
-
-    from rewardlab.config import RewardSpec
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"reward file not found: {p}")
-    try:
-        return RewardSpec.model_validate(yaml.safe_load(p.read_text()) or {})
-    except ValidationError as e:
-        raise ConfigError(f"{p}: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
 
 
 def _build(spec):

@@ -14,7 +14,6 @@ How it departs from the textbook:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import math
@@ -30,7 +29,7 @@ from rewardlab import __version__
 from rewardlab.config import Config
 from rewardlab.data import load_prompts
 from rewardlab.errors import RewardError
-from rewardlab.models import check_available, load_causal_lm, make_policy
+from rewardlab.models import bf16_autocast, check_available, load_causal_lm, make_policy, resolve_device
 from rewardlab.rewards import Reward, build_reward, checked_scores, nonfinite_error, validate_reward
 from rewardlab.rl.advantages import advantages
 from rewardlab.rl.kl import kl_k1, kl_k3, sequence_kl
@@ -127,7 +126,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
     train_prompts, eval_prompts = prepare(cfg)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
-    device = cfg.model.device if cfg.model.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(cfg.model.device)
     torch.manual_seed(cfg.train.seed)
     np.random.seed(cfg.train.seed)
     random.seed(cfg.train.seed)
@@ -140,11 +139,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
     ref = Reference(policy, cfg.model.lora.enabled)
     params = [p for p in policy.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.algo.lr, weight_decay=cfg.algo.weight_decay)
-    autocast = (
-        torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
-        if cfg.model.bf16_autocast
-        else contextlib.nullcontext()
-    )
+    autocast = bf16_autocast(device, cfg.model.bf16_autocast)
     if resume:
         start = run.load_checkpoint(policy, opt)
         run.truncate_logs(start)
