@@ -19,6 +19,9 @@ from rewardlab.errors import ConfigError
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
 
 class LoraConfig(_Section):
     enabled: bool = True
@@ -138,9 +141,6 @@ class Config(_Section):
     rewards: RewardsConfig = RewardsConfig()
     algo: AlgoConfig = AlgoConfig()
     train: TrainConfig = TrainConfig()
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 def _apply_override(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -39,9 +39,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from rewardlab.config import DataConfig, ModelConfig, RewardsConfig, RewardSpec, SamplingConfig, _apply_override, parse_overrides
+from rewardlab.config import _Section, DataConfig, ModelConfig, RewardsConfig, RewardSpec, SamplingConfig, _apply_override, parse_overrides
 from rewardlab.errors import ConfigError, RewardError
 from rewardlab.runs import atomic_write_text, read_jsonl
 
@@ -151,10 +151,6 @@ def bon_curves(rows: Sequence[dict], proxy: str, names: Sequence[str]) -> BonCur
 # ---- config ----------------------------------------------------------------------------------------
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class BonSettings(_Section):
     n: int = Field(64, ge=2)
     """Samples per prompt (N); curves cover every n from 1 to N."""
@@ -175,9 +171,6 @@ class BonConfig(_Section):
     sampling: SamplingConfig = SamplingConfig()
     rewards: RewardsConfig = RewardsConfig()
     bon: BonSettings = BonSettings()
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 RL_ONLY_SECTIONS = ("algo", "train")
