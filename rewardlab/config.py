@@ -16,14 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rewardlab.errors import ConfigError
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
-class LoraConfig(_Section):
+class LoraConfig(Section):
     enabled: bool = True
     """LoRA adapters (reference = base with adapters disabled, no second weight copy); False = full fine-tuning."""
     r: int = Field(16, ge=1)
@@ -32,7 +32,7 @@ class LoraConfig(_Section):
     target_modules: list[str] | str = "all-linear"
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     name: str = "smollm2-135m-instruct"
     """A registry name (`rewardlab models`), a local Hugging Face directory, or a hub id."""
     lora: LoraConfig = LoraConfig()
@@ -42,7 +42,7 @@ class ModelConfig(_Section):
     """"auto" = cuda if available, else cpu."""
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     prompts: str = "builtin:stories"
     """`builtin:<name>` (see `rewardlab models`), or a .jsonl (field `prompt`) / .txt (one per line) file."""
     eval_prompts: str | None = None
@@ -52,7 +52,7 @@ class DataConfig(_Section):
     """Wrap each prompt as a user turn with the tokenizer's chat template."""
 
 
-class SamplingConfig(_Section):
+class SamplingConfig(Section):
     max_new_tokens: int = Field(24, ge=1)
     temperature: float = Field(1.0, gt=0.0)
     top_k: int = Field(0, ge=0)
@@ -62,7 +62,7 @@ class SamplingConfig(_Section):
     bf16 support; its log-probs then differ slightly from the fp32 reference (noise in the KL)."""
 
 
-class RewardSpec(_Section):
+class RewardSpec(Section):
     """One reward: a callable `(prompts, completions) -> list[float]`.
 
     `kind: python` takes `path: package.module:function`; other kinds (judge, learned, embedding,
@@ -75,7 +75,7 @@ class RewardSpec(_Section):
     args: dict[str, Any] = {}
 
 
-class RewardsConfig(_Section):
+class RewardsConfig(Section):
     proxy: RewardSpec = RewardSpec(name="length", path="rewardlab.rewards.builtin:length_reward")
     """The one reward that is optimised."""
     gold: list[RewardSpec] = []
@@ -95,7 +95,7 @@ class RewardsConfig(_Section):
         return self
 
 
-class AlgoConfig(_Section):
+class AlgoConfig(Section):
     name: Literal["reinforce", "rloo", "grpo"] = "rloo"
     """reinforce: batch-mean baseline; rloo: leave-one-out baseline over k samples; grpo: group-normalised."""
     prompts_per_step: int = Field(8, ge=1)
@@ -119,7 +119,7 @@ class AlgoConfig(_Section):
         return self
 
 
-class TrainConfig(_Section):
+class TrainConfig(Section):
     steps: int = Field(50, ge=1)
     seed: int = 0
     eval_every: int = Field(10, ge=1)
@@ -134,7 +134,7 @@ class TrainConfig(_Section):
     """torch CPU threads; 0 = leave torch's default."""
 
 
-class Config(_Section):
+class Config(Section):
     model: ModelConfig = ModelConfig()
     data: DataConfig = DataConfig()
     sampling: SamplingConfig = SamplingConfig()
@@ -143,7 +143,7 @@ class Config(_Section):
     train: TrainConfig = TrainConfig()
 
 
-def _apply_override(tree: dict[str, Any], dotted: str, value: Any) -> None:
+def apply_override(tree: dict[str, Any], dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     node = tree
     for k in keys[:-1]:
@@ -212,5 +212,5 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         if not isinstance(tree, dict):
             raise ConfigError(f"{p}: top level must be a mapping")
     for key, value in parse_overrides(list(overrides)):
-        _apply_override(tree, key, value)
+        apply_override(tree, key, value)
     return build_config(tree)

@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError
 
-from rewardlab.config import _Section, DataConfig, ModelConfig, RewardsConfig, RewardSpec, SamplingConfig, _apply_override, parse_overrides
+from rewardlab.config import Section, DataConfig, ModelConfig, RewardsConfig, RewardSpec, SamplingConfig, apply_override, parse_overrides
 from rewardlab.errors import ConfigError, RewardError
 from rewardlab.runs import atomic_write_text, read_jsonl
 
@@ -151,7 +151,7 @@ def bon_curves(rows: Sequence[dict], proxy: str, names: Sequence[str]) -> BonCur
 # ---- config ----------------------------------------------------------------------------------------
 
 
-class BonSettings(_Section):
+class BonSettings(Section):
     n: int = Field(64, ge=2)
     """Samples per prompt (N); curves cover every n from 1 to N."""
     batch_size: int = Field(64, ge=1)
@@ -162,7 +162,7 @@ class BonSettings(_Section):
     """None = `bon-<proxy>-n<N>-s<seed>`: the same config finds its cached samples again."""
 
 
-class BonConfig(_Section):
+class BonConfig(Section):
     """What `rewardlab bon` reads. The prompts are the *evaluation* prompts of `data` (held out from RL),
     so a best-of-n curve and an RL run with the same data section are measured on the same prompts."""
 
@@ -187,7 +187,7 @@ def load_bon_config(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Bo
         raise ConfigError(f"{p}: top level must be a mapping")
     dropped = [k for k in RL_ONLY_SECTIONS if tree.pop(k, None) is not None]
     for key, value in parse_overrides(list(overrides)):
-        _apply_override(tree, key, value)
+        apply_override(tree, key, value)
     try:
         return BonConfig.model_validate(tree), dropped
     except ValidationError as e:
