@@ -201,16 +201,24 @@ def load_reward_spec(path: str | Path) -> RewardSpec:
         raise ConfigError(f"{p}: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
-    """Load YAML (or defaults when path is None), apply `key=value` overrides, validate."""
-    tree: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file not found: {p}")
-        tree = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(tree, dict):
-            raise ConfigError(f"{p}: top level must be a mapping")
+def read_config_tree(path: str | Path) -> dict[str, Any]:
+    """A config file's YAML mapping, or a ConfigError saying why not."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    tree = yaml.safe_load(p.read_text()) or {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{p}: top level must be a mapping")
+    return tree
+
+
+def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     for key, value in parse_overrides(list(overrides)):
         apply_override(tree, key, value)
-    return build_config(tree)
+    return tree
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Load YAML (or defaults when path is None), apply `key=value` overrides, validate."""
+    tree = read_config_tree(path) if path is not None else {}
+    return build_config(apply_overrides(tree, list(overrides)))

@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError
 
-from rewardlab.config import Section, DataConfig, ModelConfig, RewardsConfig, RewardSpec, SamplingConfig, apply_override, parse_overrides
+from rewardlab.config import Section, DataConfig, ModelConfig, RewardsConfig, RewardSpec, SamplingConfig, apply_overrides, read_config_tree
 from rewardlab.errors import ConfigError, RewardError
 from rewardlab.runs import atomic_write_text, read_jsonl
 
@@ -179,15 +179,9 @@ RL_ONLY_SECTIONS = ("algo", "train")
 def load_bon_config(path: str | Path, overrides: Sequence[str] = ()) -> tuple[BonConfig, list[str]]:
     """Load a best-of-n config. An RL training config also works: its RL-only sections are dropped and
     returned, so the caller can say so, and BoN runs on exactly the RL run's model, prompts and rewards."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    tree = yaml.safe_load(p.read_text()) or {}
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{p}: top level must be a mapping")
+    tree = read_config_tree(path)
     dropped = [k for k in RL_ONLY_SECTIONS if tree.pop(k, None) is not None]
-    for key, value in parse_overrides(list(overrides)):
-        apply_override(tree, key, value)
+    apply_overrides(tree, list(overrides))
     try:
         return BonConfig.model_validate(tree), dropped
     except ValidationError as e:
