@@ -36,7 +36,8 @@ def read_tweets() -> list[tuple[str, str]]:
 
 def _tweet_prefixes(words: int = 6) -> list[str]:
     """The first `words` words of every tweet long enough to continue, in a fixed shuffled order (the file
-    is sorted by label, so a plain tail would hold out only positive tweets)."""
+    is sorted by label, so a plain tail would hold out only positive tweets). ASCII only: every non-ASCII
+    character in this corpus is encoding damage (`��_`, `բ_`), not text worth continuing."""
     import random
 
     out, seen = [], set()
@@ -44,7 +45,7 @@ def _tweet_prefixes(words: int = 6) -> list[str]:
         toks = text.split()
         if len(toks) >= words + 3:
             p = " ".join(toks[:words])
-            if p not in seen and p.isprintable():
+            if p not in seen and p.isascii() and p.isprintable():
                 seen.add(p)
                 out.append(p)
     random.Random(0).shuffle(out)

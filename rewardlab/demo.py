@@ -1,4 +1,5 @@
-"""`rewardlab demo`: gold → best-of-n → RL against an exploitable judge → report → terminal summary.
+"""`rewardlab demo`: gold → best-of-n by the judge and by a learned proxy → RL against the judge → report
+→ terminal summary.
 
 Each phase is a call into the library; nothing here computes a measurement of its own. The phases are
 cached where the library caches (bundled model, default gold, best-of-n samples), so a second run
@@ -19,6 +20,10 @@ DEMO_CONFIG = Path(__file__).parent / "configs" / "demo.yaml"
 QUICK = ["train.steps=4", "train.eval_every=2", "train.checkpoint_every=2", "algo.prompts_per_step=2",
          "algo.samples_per_prompt=2", "sampling.max_new_tokens=8", "data.num_eval_prompts=4"]
 BON_N = {"full": 16, "quick": 4}
+# The learned proxy of Gao et al.'s setting: an RM trained on a few hundred gold labels of reference samples
+# for training prompts (disjoint from the best-of-n prompts); 20% of the rows are held out to report it.
+LABEL_PROMPTS = {"full": 64, "quick": 8}
+LABEL_SAMPLES_PER_PROMPT = {"full": 4, "quick": 2}
 
 
 def _phase(console, name: str) -> float:
@@ -27,62 +32,95 @@ def _phase(console, name: str) -> float:
 
 
 def run_demo(out: Path, quick: bool, seed: int, console) -> Path:
-    from rewardlab.config import load_config
+    from rewardlab.config import RewardSpec, load_config
+    from rewardlab.data import load_prompts
     from rewardlab.measure.bon import BonConfig, BonSettings, run_bon
     from rewardlab.report import build_report
     from rewardlab.rewards.gold import ensure_default_gold
+    from rewardlab.rewards.learned import TrainArgs, label_samples, train_rm
     from rewardlab.rl.loop import prepare, train
     from rewardlab.runs import RunDir
 
+    size = "quick" if quick else "full"
     cfg = load_config(DEMO_CONFIG, [*(QUICK if quick else []), f"train.seed={seed}"])
     prepare(cfg)
     run_dir = RunDir(out / f"rl-s{seed}")
     if run_dir.config_path.exists():
         raise RewardlabError(f"{run_dir.path} exists: remove it or pass another --out")
+    judge, (gold, *_) = cfg.rewards.proxy, cfg.rewards.gold
 
-    t = _phase(console, "1/4 gold reward (tweet-sentiment classifier; trained once, then cached)")
+    t = _phase(console, "1/5 gold reward (tweet-sentiment classifier; trained once, then cached)")
     gold_dir = ensure_default_gold()
     console.print(f"gold: {gold_dir} ({time.perf_counter() - t:.0f} s)")
 
-    t = _phase(console, "2/4 best-of-n from the reference policy")
-    n = BON_N["quick" if quick else "full"]
+    t = _phase(console, f"2/5 best-of-n from the reference policy, selected by the judge {judge.name!r}")
+    n = BON_N[size]
     # Best-of-n watches the cheap gold only; the isolated judge (≈2×(1 + paraphrases) forward passes per
-    # text) is watched in the RL run's evaluations, where it sees 16 texts instead of 16 × n.
-    bon_rewards = cfg.rewards.model_copy(update={"gold": [g for g in cfg.rewards.gold if g.kind == "gold"]})
-    bon_cfg = BonConfig(model=cfg.model, data=cfg.data, sampling=cfg.sampling, rewards=bon_rewards,
-                        bon=BonSettings(n=n, seed=seed, out_dir=str(out), run_name=f"bon-n{n}-s{seed}"))
-    bon_dir = run_bon(bon_cfg)
-    console.print(f"best-of-{n}: {bon_dir.path} ({time.perf_counter() - t:.0f} s)")
+    # text) is watched in the RL run's evaluations, where it sees one sample per prompt instead of n.
+    bon = BonSettings(n=n, seed=seed, out_dir=str(out), run_name=f"bon-{judge.name}-n{n}-s{seed}")
+    bon_judge = run_bon(BonConfig(model=cfg.model, data=cfg.data, sampling=cfg.sampling,
+                                  rewards=cfg.rewards.model_copy(update={"gold": [gold]}), bon=bon))
+    console.print(f"best-of-{n}: {bon_judge.path} ({time.perf_counter() - t:.0f} s)")
 
-    t = _phase(console, f"3/4 RL: {cfg.algo.name} + LoRA against {cfg.rewards.proxy.name}, {cfg.train.steps} steps")
+    t = _phase(console, "3/5 a learned proxy from a few hundred gold labels, and best-of-n selected by it")
+    train_prompts, _ = load_prompts(cfg.data)
+    labels = out / f"labels-s{seed}.jsonl"
+    label_samples(labels, cfg.model.name, train_prompts[: LABEL_PROMPTS[size]], LABEL_SAMPLES_PER_PROMPT[size],
+                  cfg.sampling, gold, seed=seed, batch_size=64, source=cfg.data.prompts, device=cfg.model.device)
+    rm_report = train_rm(labels, TrainArgs(seed=seed), out / f"rm-s{seed}")
+    console.print(f"learned proxy: {rm_report['train_rows']} gold labels, held-out correlation with gold "
+                  f"{rm_report['heldout_pearson']:.2f} on {rm_report['heldout_rows']} rows")
+    learned = RewardSpec(name="learned", kind="learned", args={"path": str(out / f"rm-s{seed}")})
+    bon_learned = run_bon(BonConfig(
+        model=cfg.model, data=cfg.data, sampling=cfg.sampling,
+        rewards=cfg.rewards.model_copy(update={"proxy": learned, "gold": [gold, judge]}),
+        bon=bon.model_copy(update={"run_name": f"bon-learned-n{n}-s{seed}", "samples_from": str(bon_judge.path)})))
+    console.print(f"best-of-{n} by the learned proxy: {bon_learned.path} ({time.perf_counter() - t:.0f} s)")
+
+    t = _phase(console, f"4/5 RL: {cfg.algo.name} + LoRA against {judge.name}, {cfg.train.steps} steps")
     train(cfg, run_dir)
     console.print(f"run: {run_dir.path} ({time.perf_counter() - t:.0f} s)")
 
-    t = _phase(console, "4/4 report")
-    report = build_report([run_dir.path, bon_dir.path], out=out / "report", named_tokens=["yes", "no"],
-                          n_boot=200 if quick else 1000)
+    t = _phase(console, "5/5 report")
+    report = build_report([run_dir.path, bon_judge.path, bon_learned.path], out=out / "report",
+                          named_tokens=["yes", "no"], n_boot=200 if quick else 1000)
     console.print(f"report: {report} ({time.perf_counter() - t:.0f} s)")
-    summarize(run_dir, report, console)
+    summarize(run_dir, [bon_judge, bon_learned], report, console)
     return report
 
 
-def summarize(run, report: Path, console) -> None:
-    """Proxy gain, gold at its peak and at the end, detector onsets, one prompt's completions over time."""
+def summarize(run, bons, report: Path, console) -> None:
+    """Best-of-n by each proxy; RL: proxy gain, gold at its peak and at the end, detector onsets, the
+    words the policy leans on at the end, and one prompt's completions over time."""
+    from rewardlab.measure.detectors import top_tokens
+
+    lines = []
+    for b in bons:
+        meta, c = b.meta(), b.curves()
+        means = {k: v.mean(0) for k, v in c.values.items()}
+        parts = []
+        for name, m in means.items():
+            peak = int(m.argmax())
+            parts.append(f"{name} {m[0]:+.3f} → {m[-1]:+.3f}" + ("" if name == meta["optimised"] else f" (peak n={c.n[peak]})"))
+        lines.append(f"best-of-n by {meta['optimised']}, n=1 → {c.n[-1]}: " + ", ".join(parts))
     metrics = [m for m in run.metrics() if any(k.startswith("eval/reward/") for k in m)]
     meta = run.meta()
     proxy, golds = meta["optimised"], meta["gold"]
     first, last = metrics[0], metrics[-1]
-    lines = [f"proxy {proxy}: {first[f'eval/reward/{proxy}']:+.3f} → {last[f'eval/reward/{proxy}']:+.3f}"
-             f" at sequence KL {last['eval/kl/seq_k1']:.2f} nats"]
+    lines.append(f"RL proxy {proxy}: {first[f'eval/reward/{proxy}']:+.3f} → {last[f'eval/reward/{proxy}']:+.3f}"
+                 f" at sequence KL {last['eval/kl/seq_k1']:.2f} nats")
     for g in golds:
         peak = max(metrics, key=lambda m: m[f"eval/reward/{g}"])
-        lines.append(f"gold {g}: start {first[f'eval/reward/{g}']:+.3f}, peak {peak[f'eval/reward/{g}']:+.3f}"
+        lines.append(f"RL gold {g}: start {first[f'eval/reward/{g}']:+.3f}, peak {peak[f'eval/reward/{g}']:+.3f}"
                      f" at step {peak['step']}, end {last[f'eval/reward/{g}']:+.3f}")
     detections = json.loads((report.parent / "detectors.json").read_text())
     for label, d in detections.items():
         fired = {k: v for k, v in d["onsets"].items() if v is not None}
         lines.append(f"detector onsets ({label}): " + (", ".join(f"{k} @ step {v}" for k, v in fired.items()) or "none fired"))
     rows = run.samples()
+    for step in (first["step"], last["step"]):
+        words = top_tokens([r["completion"] for r in rows if r["step"] == step], 5)
+        lines.append(f"most frequent words at step {step}: " + ", ".join(f"{w!r} {share:.0%}" for w, share in words))
     peak_step = max(metrics, key=lambda m: m[f"eval/reward/{golds[0]}"])["step"] if golds else last["step"]
     for step in sorted({first["step"], peak_step, last["step"]}):
         row = next(r for r in rows if r["step"] == step and r["prompt_id"] == 0)

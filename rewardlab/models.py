@@ -144,7 +144,16 @@ def load_causal_lm(name: str, device: str = "cpu"):
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     model.generation_config.pad_token_id = tok.pad_token_id
+    model.get_output_embeddings().register_forward_pre_hook(_contiguous_input)
     return model.to(device), tok
+
+
+def _contiguous_input(module, args: tuple) -> tuple:
+    """Why: with `logits_to_keep`, the LM head gets a sliced, non-contiguous (B, n, d) view. For a frozen
+    head (judge, reference, LoRA base, sampler copy) torch's CPU matmul then takes a batched path that
+    copies the (d, vocab) weight once per row: ~100 MB per row for a 49k vocab. Measured here on
+    SmolLM2-135M: bf16 sampling 1.8x slower and a bf16 judge 2x slower without this one small copy."""
+    return (args[0].contiguous(), *args[1:])
 
 
 def list_models() -> list[dict[str, str]]:

@@ -134,3 +134,22 @@ class Sampler:
             return sample(self.policy, tokenizer, prompts, cfg, chat_template)
         self.refresh()
         return sample(self.model, tokenizer, prompts, cfg, chat_template)
+
+
+def sample_batched(model, tokenizer, prompts: list[str], cfg: SamplingConfig, chat_template: bool = False,
+                   batch_size: int = 64, autocast=None, desc: str = "sample",
+                   progress: bool = True) -> list[tuple[str, int]]:
+    """(completion, completion tokens) for each entry of `prompts` (repeat a prompt for k samples), in
+    batches of `batch_size` rows, with a progress bar: the many-sample path of best-of-n and labelling."""
+    import contextlib
+
+    from tqdm.auto import tqdm
+
+    out: list[tuple[str, int]] = []
+    with tqdm(total=len(prompts), desc=desc, unit="sample", disable=not progress, dynamic_ncols=True) as bar:
+        for start in range(0, len(prompts), batch_size):
+            with autocast or contextlib.nullcontext():
+                r = sample(model, tokenizer, prompts[start : start + batch_size], cfg, chat_template)
+            out += zip(r.completions, r.completion_mask.sum(-1).int().tolist())
+            bar.update(len(r.completions))
+    return out

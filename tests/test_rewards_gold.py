@@ -72,3 +72,11 @@ def test_embedding_reward_is_weighted_cosine(tmp_path):
     np.save(tmp_path / "d7.npy", np.ones(7))
     with pytest.raises(ConfigError, match="dimension 7"):
         build_reward(RewardSpec(name="emb", kind="embedding", args={"targets": [{"npy": str(tmp_path / "d7.npy")}]}))
+
+
+def test_tweet_prompts_are_clean_ascii():
+    """The corpus's non-ASCII characters are encoding damage; prompts built from it must not carry them."""
+    from rewardlab.data import load_prompt_source
+
+    prompts = load_prompt_source("builtin:tweets")
+    assert len(prompts) > 20000 and all(p.isascii() and "\ufffd" not in p for p in prompts)

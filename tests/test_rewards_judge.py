@@ -63,6 +63,13 @@ def test_judge_cache_and_batching_agree(tiny_model):
     assert once == list(reversed(again))
 
 
+def test_bf16_judge_is_close_to_fp32_and_cached_apart(tiny_model):
+    fp32 = judge(tiny_model)([""] * 4, TEXTS)
+    bf16 = judge(tiny_model, dtype="bfloat16")([""] * 4, TEXTS)
+    assert bf16 != fp32  # a separate cache entry, really computed in bf16
+    np.testing.assert_allclose(bf16, fp32, atol=0.1)
+
+
 def test_judge_bad_input(tiny_model, tmp_path):
     with pytest.raises(ConfigError, match="not single tokens"):
         validate_reward(RewardSpec(name="j", kind="judge", args={"model": str(tiny_model), "answers": [" absolutely", " no"]}))

@@ -47,3 +47,18 @@ def test_sampler_copy_equals_the_lora_policy_after_updates(tiny_model):
         assert not torch.allclose(policy(ids).logits, ref_before, atol=1e-3)
         with policy.disable_adapter():
             assert torch.equal(policy(ids).logits, ref_before)
+
+
+def test_frozen_lm_head_gets_a_contiguous_input(tiny_model):
+    """`logits_to_keep` slices the hidden states; load_causal_lm makes the head's input contiguous, which
+    keeps CPU matmul off the path that copies the head's weight once per row (models._contiguous_input)."""
+    model, tok = load_causal_lm(str(tiny_model))
+    model.requires_grad_(False)
+    seen = []
+    model.get_output_embeddings().register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous()))
+    ids = tok(["the cat sat on the mat", "a quiet"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        kept = model(**ids, logits_to_keep=2).logits
+        full = model(**ids).logits
+    assert seen == [True, True]
+    assert torch.allclose(kept, full[:, -2:], atol=1e-5)

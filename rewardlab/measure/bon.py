@@ -160,6 +160,9 @@ class BonSettings(Section):
     out_dir: str = "runs"
     run_name: str | None = None
     """None = `bon-<proxy>-n<N>-s<seed>`: the same config finds its cached samples again."""
+    samples_from: str | None = None
+    """A best-of-n directory drawn with the same model, data, sampling, n and seed: its samples, and its
+    scores by identical reward specs, are reused; selecting by another proxy then costs no sampling."""
 
 
 class BonConfig(Section):
@@ -252,29 +255,19 @@ class BonDir:
 def _sample_all(cfg: BonConfig, prompts: list[str], progress: bool) -> list[dict[str, Any]]:
     """N completions per prompt from the reference model (no adapters), batched across prompts."""
     import torch
-    from tqdm.auto import tqdm
 
     from rewardlab.models import bf16_autocast, load_causal_lm, resolve_device
-    from rewardlab.sampling import sample
+    from rewardlab.sampling import sample_batched
 
     device = resolve_device(cfg.model.device)
     model, tok = load_causal_lm(cfg.model.name, device)
-    model.eval()
-    autocast = bf16_autocast(device, cfg.model.bf16_autocast)
+    model.eval().to(getattr(torch, cfg.sampling.dtype))  # as the RL sampler does: the same reference distribution
     torch.manual_seed(cfg.bon.seed)
     jobs = [(pid, j) for pid in range(len(prompts)) for j in range(cfg.bon.n)]
-    rows = []
-    with tqdm(total=len(jobs), desc="bon: sample", unit="sample", disable=not progress, dynamic_ncols=True) as bar:
-        for start in range(0, len(jobs), cfg.bon.batch_size):
-            chunk = jobs[start : start + cfg.bon.batch_size]
-            with autocast:
-                r = sample(model, tok, [prompts[p] for p, _ in chunk], cfg.sampling, cfg.data.chat_template)
-            tokens = r.completion_mask.sum(-1).tolist()
-            for (pid, j), completion, t in zip(chunk, r.completions, tokens):
-                rows.append({"prompt_id": pid, "prompt": prompts[pid], "index": j, "completion": completion,
-                             "tokens": int(t), "rewards": {}})
-            bar.update(len(chunk))
-    return rows
+    drawn = sample_batched(model, tok, [prompts[p] for p, _ in jobs], cfg.sampling, cfg.data.chat_template,
+                           cfg.bon.batch_size, bf16_autocast(device, cfg.model.bf16_autocast), "bon: sample", progress)
+    return [{"prompt_id": pid, "prompt": prompts[pid], "index": j, "completion": c, "tokens": t, "rewards": {}}
+            for (pid, j), (c, t) in zip(jobs, drawn)]
 
 
 def _score(rows: list[dict[str, Any]], spec: RewardSpec, nonfinite: str, batch_size: int, progress: bool) -> None:
@@ -325,10 +318,14 @@ def run_bon(cfg: BonConfig, out: str | Path | None = None, progress: bool = True
                               "set bon.run_name or bon.out_dir for a new directory")
         rows = d.rows()
     else:
-        check_available(cfg.model.name)
-        rows = _sample_all(cfg, prompts, progress)
         meta = {"kind": "bon", "rewardlab_version": __version__, "sampled_with": sampled_with, "rewards": {},
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if cfg.bon.samples_from:
+            rows, meta["rewards"] = _reused_samples(cfg.bon.samples_from, sampled_with)
+            meta["samples_from"] = cfg.bon.samples_from
+        else:
+            check_available(cfg.model.name)
+            rows = _sample_all(cfg, prompts, progress)
         d.path.mkdir(parents=True, exist_ok=True)
         d.write({**meta, "optimised": cfg.rewards.proxy.name, "gold": []}, rows)  # the cache, before any scoring
     atomic_write_text(d.config_path, cfg.to_yaml())
@@ -336,6 +333,18 @@ def run_bon(cfg: BonConfig, out: str | Path | None = None, progress: bool = True
     meta.update(optimised=cfg.rewards.proxy.name, gold=list(dict.fromkeys(gold)))
     _score_new(d, meta, rows, specs, cfg, progress)
     return d
+
+
+def _reused_samples(path: str, sampled_with: dict) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows and reward specs of another best-of-n directory, if it was sampled exactly as asked."""
+    src = BonDir(path)
+    if not BonDir.is_bon(src.path):
+        raise ConfigError(f"bon.samples_from: {src.path} is not a best-of-n directory (no bon.json)")
+    theirs = src.meta()
+    if theirs["sampled_with"] != sampled_with:
+        diff = sorted(k for k in sampled_with if theirs["sampled_with"].get(k) != sampled_with[k])
+        raise ConfigError(f"bon.samples_from: {src.path} was sampled with another config (differs in: {', '.join(diff)})")
+    return src.rows(), dict(theirs["rewards"])
 
 
 def rescore(path: str | Path, specs: Sequence[RewardSpec], progress: bool = True) -> BonDir:

@@ -57,11 +57,18 @@ class Detector:
 # ---- statistics ------------------------------------------------------------------------------------
 
 
+def top_tokens(completions: Sequence[str], k: int = 3) -> list[tuple[str, float]]:
+    """The k most frequent tokens of a set of completions with their shares of all tokens: names the
+    lever a hacked policy leans on ("yes", '"', "return")."""
+    counts = Counter(t for c in completions for t in tokens(c))
+    total = sum(counts.values())
+    return [(t, n / total) for t, n in counts.most_common(k)]
+
+
 def top_token_share(s: Step, _: Step) -> float:
     """Share of all tokens of the step taken by the single most frequent one."""
-    counts = Counter(t for c in s.completions for t in tokens(c))
-    total = sum(counts.values())
-    return max(counts.values()) / total if total else 0.0
+    top = top_tokens(s.completions, 1)
+    return top[0][1] if top else 0.0
 
 
 def named_token_share(names: Sequence[str]) -> Callable[[Step, Step], float]:

@@ -12,7 +12,6 @@ import argparse
 import json
 import math
 from collections import defaultdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -38,50 +37,18 @@ def _table(rows: list[dict]) -> str:
 
 # ---- label ------------------------------------------------------------------------------------------
 def cmd_label(a: argparse.Namespace) -> None:
-    import torch
-
-    from rewardlab import __version__
     from rewardlab.config import RewardSpec, SamplingConfig
     from rewardlab.data import load_prompt_source
-    from rewardlab.models import load_causal_lm
-    from rewardlab.runs import atomic_write_text
-    from rewardlab.sampling import sample
+    from rewardlab.rewards.learned import label_samples
 
     gold_spec = load_reward_spec(a.gold) if a.gold else RewardSpec(name="gold", kind="gold")
-    gold = _build(gold_spec)
     sampling = SamplingConfig(max_new_tokens=a.max_new_tokens, temperature=a.temperature, top_k=a.top_k)
     prompts = load_prompt_source(a.prompts)[: a.n_prompts]
-    model, tok = load_causal_lm(a.model)
-    model.eval()
-    torch.manual_seed(a.seed)
-    rows_prompts = [(i, p) for i, p in enumerate(prompts) for _ in range(a.samples_per_prompt)]
-    completions = []
-    for s in range(0, len(rows_prompts), a.batch_size):
-        batch = [p for _, p in rows_prompts[s : s + a.batch_size]]
-        completions += sample(model, tok, batch, sampling, a.chat_template).completions
-    scores = gold([p for _, p in rows_prompts], completions)
-    rows = [
-        {"id": k, "prompt_id": i, "prompt": p, "completion": c, "gold": s if math.isfinite(s) else None}
-        for k, ((i, p), c, s) in enumerate(zip(rows_prompts, completions, scores))
-    ]
-    meta = {
-        "rows": len(rows), "model": a.model, "prompts": a.prompts, "n_prompts": len(prompts),
-        "samples_per_prompt": a.samples_per_prompt, "sampling": sampling.model_dump(), "chat_template": a.chat_template,
-        "seed": a.seed, "gold": gold_spec.model_dump(), "rewardlab_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    out = Path(a.out)
-    atomic_write_text(out, "".join(json.dumps(r) + "\n" for r in rows))
-    atomic_write_text(out.with_suffix(".meta.json"), json.dumps(meta, indent=2) + "\n")
-    if a.parquet:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pylist(rows).replace_schema_metadata({"rewardlab": json.dumps(meta)})
-        pq.write_table(table, out.with_suffix(".parquet"))
-    valid = [s for s in scores if math.isfinite(s)]
-    print(f"{len(rows)} labelled samples -> {out} (settings: {out.with_suffix('.meta.json')}); "
-          f"gold {gold_spec.name!r} mean {sum(valid) / max(len(valid), 1):.4f}")
+    meta = label_samples(a.out, a.model, prompts, a.samples_per_prompt, sampling, gold_spec, seed=a.seed,
+                         chat_template=a.chat_template, batch_size=a.batch_size, parquet=a.parquet,
+                         source=a.prompts)
+    print(f"{meta['rows']} labelled samples -> {a.out} (settings: {Path(a.out).with_suffix('.meta.json')}); "
+          f"gold {gold_spec.name!r} mean {meta['gold_mean']:.4f}")
 
 
 # ---- rm train ---------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from rewardlab.rewards.spec import KindArgs, parse_args, scored_texts
 
 CONSTITUTIONS = Path(__file__).resolve().parent.parent / "constitutions"
 NEUTRAL_WORD = "[answer-word]"
-_CACHE: dict[tuple[str, str], float] = {}  # (judge model, rendered prompt) -> log P(yes) - log P(no)
+_CACHE: dict[tuple[str, str, str], float] = {}  # (judge model, dtype, rendered prompt) -> log P(yes) - log P(no)
 
 
 class Question(BaseModel):
@@ -76,6 +76,8 @@ class JudgeArgs(KindArgs):
     """The (yes, no) answer strings; each must be one token of the judge's tokenizer."""
     batch_size: int = Field(16, ge=1)
     device: str = "cpu"
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    """bfloat16: about 2x faster on CPUs with bf16 support; log-odds move by ~0.05 (a slightly different judge)."""
 
 
 def render(text: str, question: str, placement: str, answers: tuple[str, str], swapped: bool = False) -> str:
@@ -99,11 +101,13 @@ def answer_ids(tokenizer, answers: tuple[str, str]) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=2)
-def _load(model: str, device: str):
+def _load(model: str, device: str, dtype: str):
+    import torch
+
     from rewardlab.models import load_causal_lm
 
     lm, tok = load_causal_lm(model, device)
-    return lm.eval().requires_grad_(False), tok
+    return lm.eval().requires_grad_(False).to(getattr(torch, dtype)), tok
 
 
 class Judge:
@@ -112,7 +116,7 @@ class Judge:
     def __init__(self, name: str, args: JudgeArgs):
         self.name, self.args = name, args
         self.constitution = load_constitution(args.constitution)
-        self.model, self.tok = _load(args.model, args.device)
+        self.model, self.tok = _load(args.model, args.device, args.dtype)
         self.ids = answer_ids(self.tok, args.answers)
 
     def variants(self, q: Question) -> list[tuple[str, bool]]:
@@ -127,7 +131,8 @@ class Judge:
 
         from rewardlab.rl.logprobs import position_ids
 
-        todo = sorted({r for r in rendered if (self.args.model, r) not in _CACHE}, key=len)
+        key = (self.args.model, self.args.dtype)
+        todo = sorted({r for r in rendered if (*key, r) not in _CACHE}, key=len)
         for i in range(0, len(todo), self.args.batch_size):
             batch = todo[i : i + self.args.batch_size]
             enc = self.tok(batch, return_tensors="pt", padding=True).to(self.args.device)
@@ -141,8 +146,8 @@ class Judge:
                 ).logits[:, -1].float()
             logp = torch.log_softmax(logits, -1)
             diff = (logp[:, self.ids[0]] - logp[:, self.ids[1]]).tolist()
-            _CACHE.update({(self.args.model, r): d for r, d in zip(batch, diff)})
-        return np.array([_CACHE[(self.args.model, r)] for r in rendered])
+            _CACHE.update({(*key, r): d for r, d in zip(batch, diff)})
+        return np.array([_CACHE[(*key, r)] for r in rendered])
 
     def __call__(self, prompts: Sequence[str], completions: Sequence[str]) -> list[float]:
         texts = scored_texts(prompts, completions, self.args.text)

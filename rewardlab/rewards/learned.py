@@ -86,6 +86,53 @@ class LearnedArgs(TrainArgs):
 
 
 # ---- data -------------------------------------------------------------------------------------------
+def label_samples(out: str | Path, model_name: str, prompts: Sequence[str], samples_per_prompt: int, sampling,
+                  gold_spec: RewardSpec, seed: int = 0, chat_template: bool = False, batch_size: int = 32,
+                  parquet: bool = False, source: str = "", device: str = "auto") -> dict:
+    """Sample completions from `model_name` and label them with the gold: the training data of a learned
+    RM. Writes `out` (JSONL; rows: id, prompt_id, prompt, completion, gold), `<out>.meta.json` with the
+    settings, optionally `<out>.parquet`; returns the meta."""
+    from datetime import datetime, timezone
+
+    import torch
+
+    from rewardlab import __version__
+    from rewardlab.models import load_causal_lm, resolve_device
+    from rewardlab.rewards import build_reward, validate_reward
+    from rewardlab.runs import atomic_write_text
+    from rewardlab.sampling import sample_batched
+
+    validate_reward(gold_spec)
+    gold = build_reward(gold_spec)
+    model, tok = load_causal_lm(model_name, resolve_device(device))
+    model.eval().to(getattr(torch, sampling.dtype))
+    torch.manual_seed(seed)
+    jobs = [(i, p) for i, p in enumerate(prompts) for _ in range(samples_per_prompt)]
+    drawn = sample_batched(model, tok, [p for _, p in jobs], sampling, chat_template, batch_size, desc="label: sample")
+    completions = [c for c, _ in drawn]
+    scores = gold([p for _, p in jobs], completions)
+    rows = [{"id": k, "prompt_id": i, "prompt": p, "completion": c, "gold": s if math.isfinite(s) else None}
+            for k, ((i, p), c, s) in enumerate(zip(jobs, completions, scores))]
+    valid = [s for s in scores if math.isfinite(s)]
+    meta = {
+        "rows": len(rows), "model": model_name, "prompts": source, "n_prompts": len(prompts),
+        "samples_per_prompt": samples_per_prompt, "sampling": sampling.model_dump(), "chat_template": chat_template,
+        "seed": seed, "gold": gold_spec.model_dump(), "gold_mean": sum(valid) / max(len(valid), 1),
+        "rewardlab_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(out.with_suffix(".meta.json"), json.dumps(meta, indent=2) + "\n")
+    if parquet:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows).replace_schema_metadata({"rewardlab": json.dumps(meta)})
+        pq.write_table(table, out.with_suffix(".parquet"))
+    return meta
+
+
 def read_labelled(path: str | Path) -> list[dict]:
     """Rows of a labelled dataset (.jsonl or .parquet)."""
     p = Path(path)
