@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rewardlab: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rewardlab: interrupted (the last checkpoint is intact; continue with --resume)", file=sys.stderr)
+        again = "run the same command again" if args.command == "demo" else "continue with --resume"
+        print(f"rewardlab: interrupted (the last checkpoint is intact; {again})", file=sys.stderr)
         return 130
     return 0
 

@@ -12,11 +12,12 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Sequence
 
 from rewardlab.errors import RewardlabError
 
 DEMO_CONFIG = Path(__file__).parent / "configs" / "demo.yaml"
-# --quick: a smoke run of every phase (≈2 minutes once the model and gold are cached)
+# --quick: a smoke run of every phase (under a minute once the model and gold are cached)
 QUICK = ["train.steps=4", "train.eval_every=2", "train.checkpoint_every=2", "algo.prompts_per_step=2",
          "algo.samples_per_prompt=2", "sampling.max_new_tokens=8", "data.num_eval_prompts=4"]
 BON_N = {"full": 16, "quick": 4}
@@ -31,7 +32,7 @@ def _phase(console, name: str) -> float:
     return time.perf_counter()
 
 
-def run_demo(out: Path, quick: bool, seed: int, console) -> Path:
+def run_demo(out: Path, quick: bool, seed: int, console, overrides: Sequence[str] = ()) -> Path:
     from rewardlab.config import RewardSpec, load_config
     from rewardlab.data import load_prompts
     from rewardlab.measure.bon import BonConfig, BonSettings, run_bon
@@ -42,11 +43,13 @@ def run_demo(out: Path, quick: bool, seed: int, console) -> Path:
     from rewardlab.runs import RunDir
 
     size = "quick" if quick else "full"
-    cfg = load_config(DEMO_CONFIG, [*(QUICK if quick else []), f"train.seed={seed}"])
+    cfg = load_config(DEMO_CONFIG, [*(QUICK if quick else []), *overrides, f"train.seed={seed}"])
     prepare(cfg)
     run_dir = RunDir(out / f"rl-s{seed}")
-    if run_dir.config_path.exists():
-        raise RewardlabError(f"{run_dir.path} exists: remove it or pass another --out")
+    # Re-running the demo continues where it stopped: every phase reuses what it finds on disk.
+    started = run_dir.config_path.exists()
+    if started and run_dir.config_path.read_text() != cfg.to_yaml():
+        raise RewardlabError(f"{run_dir.path} holds a run with another config: remove it or pass another --out")
     judge, (gold, *_) = cfg.rewards.proxy, cfg.rewards.gold
 
     t = _phase(console, "1/5 gold reward (tweet-sentiment classifier; trained once, then cached)")
@@ -64,13 +67,16 @@ def run_demo(out: Path, quick: bool, seed: int, console) -> Path:
 
     t = _phase(console, "3/5 a learned proxy from a few hundred gold labels, and best-of-n selected by it")
     train_prompts, _ = load_prompts(cfg.data)
-    labels = out / f"labels-s{seed}.jsonl"
-    label_samples(labels, cfg.model.name, train_prompts[: LABEL_PROMPTS[size]], LABEL_SAMPLES_PER_PROMPT[size],
-                  cfg.sampling, gold, seed=seed, batch_size=64, source=cfg.data.prompts, device=cfg.model.device)
-    rm_report = train_rm(labels, TrainArgs(seed=seed), out / f"rm-s{seed}")
+    labels, rm_dir = out / f"labels-s{seed}.jsonl", out / f"rm-s{seed}"
+    if (rm_dir / "meta.json").is_file():
+        rm_report = json.loads((rm_dir / "meta.json").read_text())["report"]
+    else:
+        label_samples(labels, cfg.model.name, train_prompts[: LABEL_PROMPTS[size]], LABEL_SAMPLES_PER_PROMPT[size],
+                      cfg.sampling, gold, seed=seed, batch_size=64, source=cfg.data.prompts, device=cfg.model.device)
+        rm_report = train_rm(labels, TrainArgs(seed=seed), rm_dir)
     console.print(f"learned proxy: {rm_report['train_rows']} gold labels, held-out correlation with gold "
                   f"{rm_report['heldout_pearson']:.2f} on {rm_report['heldout_rows']} rows")
-    learned = RewardSpec(name="learned", kind="learned", args={"path": str(out / f"rm-s{seed}")})
+    learned = RewardSpec(name="learned", kind="learned", args={"path": str(rm_dir)})
     bon_learned = run_bon(BonConfig(
         model=cfg.model, data=cfg.data, sampling=cfg.sampling,
         rewards=cfg.rewards.model_copy(update={"proxy": learned, "gold": [gold, judge]}),
@@ -78,7 +84,10 @@ def run_demo(out: Path, quick: bool, seed: int, console) -> Path:
     console.print(f"best-of-{n} by the learned proxy: {bon_learned.path} ({time.perf_counter() - t:.0f} s)")
 
     t = _phase(console, f"4/5 RL: {cfg.algo.name} + LoRA against {judge.name}, {cfg.train.steps} steps")
-    train(cfg, run_dir)
+    if started and run_dir.meta().get("status") == "finished":
+        console.print("finished before: reusing it")
+    else:
+        train(cfg, run_dir, resume=started)
     console.print(f"run: {run_dir.path} ({time.perf_counter() - t:.0f} s)")
 
     t = _phase(console, "5/5 report")
@@ -134,12 +143,14 @@ def summarize(run, bons, report: Path, console) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from rich.console import Console
 
-    run_demo(Path(args.out), args.quick, args.seed, Console(stderr=True))
+    run_demo(Path(args.out), args.quick, args.seed, Console(stderr=True), args.overrides)
 
 
 def add_commands(sub) -> None:
     p = sub.add_parser("demo", help="the main job: gold, best-of-n and RL against an exploitable judge, then a report")
-    p.add_argument("--quick", action="store_true", help="a smoke run of every phase (about 2 minutes once cached)")
+    p.add_argument("--quick", action="store_true", help="a smoke run of every phase (under a minute once cached)")
     p.add_argument("--out", default="runs/demo", help="where the runs and the report go")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="changes to the demo config (rewardlab/configs/demo.yaml), e.g. train.steps=80")
     p.set_defaults(func=cmd_demo)

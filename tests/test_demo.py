@@ -28,3 +28,14 @@ def test_quick_demo_runs_every_phase(tmp_path, capsys):
     # the same samples, selected by another proxy; the judge's and gold's scores reused, not recomputed
     assert [r["completion"] for r in learned.rows()] == [r["completion"] for r in judged.rows()]
     assert [r["rewards"]["gold"] for r in learned.rows()] == [r["rewards"]["gold"] for r in judged.rows()]
+    # a second run continues where the first stopped: here, everything is done and reused as it is
+    metrics = run.metrics()
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
+    assert "finished before: reusing it" in capsys.readouterr().err
+    assert run.metrics() == metrics
+
+
+def test_demo_overrides_are_validated_before_any_work(tmp_path, capsys):
+    assert main(["demo", "--quick", "--out", str(tmp_path), "train.stepz=80"]) == 2
+    assert "did you mean 'steps'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
