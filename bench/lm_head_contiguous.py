@@ -60,7 +60,7 @@ def main() -> None:
         model, tok = load_causal_lm("smollm2-135m-instruct")
         model.eval().requires_grad_(False).to(getattr(torch, dtype))
         judge = build_reward(RewardSpec(name="j", kind="judge", args={"placement": "isolated", "dtype": dtype}))
-        texts = [c for c in sample(model, tok, prompts, cfg).completions]
+        texts = sample(model, tok, prompts, cfg).completions
 
         def run_sample():
             torch.manual_seed(0)
