@@ -52,7 +52,7 @@ def run_demo(out: Path, quick: bool, seed: int, console, overrides: Sequence[str
         raise RewardlabError(f"{run_dir.path} holds a run with another config: remove it or pass another --out")
     judge, (gold, *_) = cfg.rewards.proxy, cfg.rewards.gold
 
-    t = _phase(console, "1/5 gold reward (tweet-sentiment classifier; trained once, then cached)")
+    t = _phase(console, "1/5 gold reward (a rater of tweet continuations on Gemma-3-270M; trained once, then cached)")
     gold_dir = ensure_default_gold()
     console.print(f"gold: {gold_dir} ({time.perf_counter() - t:.0f} s)")
 

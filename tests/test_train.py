@@ -128,3 +128,17 @@ def test_resume_after_kill_9_reproduces_the_uninterrupted_run(tmp_path, tiny_mod
     subprocess.run([*cli, "--resume", str(killed.path)], env=env, check=True, capture_output=True)
     assert comparable(killed.metrics()) == comparable(RunDir(tmp_path / "full").metrics())
     assert killed.samples() == RunDir(tmp_path / "full").samples()
+
+
+def test_step0_kl_is_exactly_zero_in_bf16_and_the_sampler_gap_is_logged(tmp_path, tiny_model):
+    """bf16 autocast + a bf16 sampler: the logged KL (teacher-forced, policy vs reference by the same code
+    in the same precision) is exactly 0 at step 0; the sampler's own numerics show up as the gap instead."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_model, model={"name": str(tiny_model), "lora": {"r": 4}, "bf16_autocast": True},
+                       sampling={"max_new_tokens": 8, "dtype": "bfloat16"}, train={"steps": 1, "eval_every": 1, "num_threads": 1})
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    first = RunDir(tmp_path / "run").metrics()[0]
+    assert first["eval/kl/seq_k1"] == 0.0 and first["eval/kl/seq_k3"] == 0.0
+    assert first["kl/seq_k1"] == 0.0 and first["kl/seq_k3"] == 0.0
+    assert first["eval/kl/sampler_gap"] != 0.0  # the bf16 sampler does differ: the gap is real and logged
+    assert {"kl/sampler_gap", "kl/penalty_k1"} <= first.keys()
+    assert all(s["kl_k1"] == 0.0 for s in RunDir(tmp_path / "run").samples() if s["step"] == 0)

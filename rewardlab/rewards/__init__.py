@@ -79,7 +79,8 @@ def _kind(spec: RewardSpec):
 
 def _load_kinds() -> None:
     """Import the modules that register further kinds (cheap: they import heavy libraries lazily)."""
-    for mod in ("rewardlab.rewards.combine", "rewardlab.rewards.judge", "rewardlab.rewards.learned", "rewardlab.rewards.gold", "rewardlab.rewards.embedding", "rewardlab.rewards.checker"):
+    for mod in ("rewardlab.rewards.combine", "rewardlab.rewards.judge", "rewardlab.rewards.learned", "rewardlab.rewards.gold", "rewardlab.rewards.sentiment_minilm",
+                "rewardlab.rewards.embedding", "rewardlab.rewards.checker"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

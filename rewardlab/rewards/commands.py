@@ -74,23 +74,43 @@ def cmd_rm_train(a: argparse.Namespace) -> None:
 
 # ---- gold -------------------------------------------------------------------------------------------
 def cmd_gold_train(a: argparse.Namespace) -> None:
-    from rewardlab.rewards.gold import DEFAULT_N, default_gold_dir, train_gold
+    from rewardlab.rewards.gold import DEFAULT_LAYERS, DEFAULT_N, default_gold_dir, train_gold
 
     out = Path(a.out) if a.out else default_gold_dir()
-    meta = train_gold(out, n=a.n or DEFAULT_N, seed=a.seed)
-    print(f"gold -> {out}  ({meta['train_rows']} train / {meta['heldout_rows']} held-out tweets)")
+    meta = train_gold(out, n=a.n or DEFAULT_N, seed=a.seed, layers=a.layers or DEFAULT_LAYERS)
+    print(f"gold -> {out}  ({meta['train_rows']} train / {meta['heldout_rows']} held-out rows)")
     print(_table([{"gold": out.name, **meta["report"]}]))
 
 
 def cmd_gold_eval(a: argparse.Namespace) -> None:
+    """The report card of the gold, of `sentiment_minilm` beside it, and of any --reward."""
     from rewardlab.config import RewardSpec
-    from rewardlab.rewards.gold import compare, default_gold_dir
+    from rewardlab.data import load_prompt_source
+    from rewardlab.rewards.gold import reference_samples, report_card
+    from rewardlab.rewards.zoo import hack_zoo
+    from rewardlab.runs import atomic_write_text, read_jsonl
 
-    gold_dir = Path(a.gold_dir) if a.gold_dir else default_gold_dir()
-    specs = [RewardSpec(name="gold", kind="gold", args={"path": str(gold_dir)})]
+    gold_args = {"path": a.gold_dir} if a.gold_dir else {}
+    specs = [RewardSpec(name="gold", kind="gold", args=gold_args), RewardSpec(name="sentiment_minilm", kind="sentiment_minilm")]
     specs += [load_reward_spec(r) for r in a.reward]
-    rows = compare(gold_dir, [_build(s) for s in specs], a.limit)
-    print(_table(rows))
+    rewards = [_build(s) for s in specs]
+    if a.reference:
+        reference = [r for r in read_jsonl(Path(a.reference)) if r.get("step", 0) == 0]
+        if not reference:
+            raise ConfigError(f"{a.reference}: no rows with prompt and completion (at step 0, for a run's samples.jsonl)")
+    else:
+        reference = reference_samples()
+    zoo = hack_zoo(sorted({r["prompt"] for r in reference}), per_family=a.per_family, seed=a.seed)
+    cards = [report_card(r, reference, zoo) for r in rewards]
+    print(f"{len(zoo)} hack-zoo texts in {len({z['family'] for z in zoo})} families; {len(reference)} reference samples; "
+          "cells: share of the family scored below the reference samples' median")
+    head = [{"family": "AUC pos vs neg tweets", **{c["reward"]: c["auc_pos_neg"] for c in cards}},
+            {"family": "reference median", **{c["reward"]: c["reference_median"] for c in cards}}]
+    fams = [{"family": f, **{c["reward"]: c["families"][f]["below_ref_median"] for c in cards}} for f in cards[0]["families"]]
+    print(_table(head + fams))
+    if a.json:
+        atomic_write_text(Path(a.json), json.dumps(cards, indent=2) + "\n")
+        print(f"report cards -> {a.json}")
 
 
 # ---- score ------------------------------------------------------------------------------------------
@@ -142,15 +162,21 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_rm_train)
 
     gold = sub.add_parser("gold", help="the gold reward model").add_subparsers(dest="gold_command", required=True)
-    p = gold.add_parser("train", help="train the tweet-sentiment gold (MiniLM + logistic regression)")
-    p.add_argument("--n", type=int, default=None, help="class-balanced tweets to use (default: gold.DEFAULT_N)")
+    p = gold.add_parser("train", help="train the rater gold (Gemma-3-270M features + MLP head on tweets and junk)")
+    p.add_argument("--n", type=int, default=None, help="class-balanced real tweets (default: gold.DEFAULT_N)")
+    p.add_argument("--layers", type=int, default=None, help="backbone layers that run (default: gold.DEFAULT_LAYERS)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="directory (default: the cached default gold, used by `kind: gold`)")
     p.set_defaults(func=cmd_gold_train)
-    p = gold.add_parser("eval", help="gold and proxies as classifiers on the gold's held-out positive/negative tweets")
+    p = gold.add_parser("eval", help="report card: AUC on held-out tweets, hack-zoo families below the reference median")
     p.add_argument("gold_dir", nargs="?", help="gold directory (default: the cached default gold)")
-    p.add_argument("--reward", action="append", default=[], metavar="REWARD.yaml", help="a proxy to compare (repeatable)")
-    p.add_argument("--limit", type=int, default=None, help="score only the first N held-out tweets")
+    p.add_argument("--reward", action="append", default=[], metavar="REWARD.yaml", help="another reward to grade (repeatable)")
+    p.add_argument("--reference", metavar="SAMPLES.jsonl",
+                   help="reference-policy samples (prompt, completion; a run's samples.jsonl: its step 0); "
+                        "default: 32 demo evaluation prompts x 8 samples of the bundled model, cached")
+    p.add_argument("--per-family", type=int, default=25, help="generated texts per hack-zoo family")
+    p.add_argument("--seed", type=int, default=0, help="the hack zoo's seed")
+    p.add_argument("--json", metavar="FILE", help="also write the full report cards (with the highest-scored zoo texts)")
     p.set_defaults(func=cmd_gold_eval)
 
     p = sub.add_parser("score", help="re-score a run's saved samples offline: score RUN_DIR --reward REWARD.yaml")

@@ -396,19 +396,10 @@ def trained_dir(args: LearnedArgs) -> Path:
 
 
 def _build(spec: RewardSpec) -> ScorerReward:
-    import shutil
-    import tempfile
+    from rewardlab.runs import build_dir_once
 
     args = _validate(spec)
-    path = Path(args.path) if args.path else trained_dir(args)
-    if args.data and not (path / "meta.json").is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
-        try:
-            train_rm(args.data, _train_args(args), tmp)
-            tmp.replace(path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    path = Path(args.path) if args.path else build_dir_once(trained_dir(args), lambda tmp: train_rm(args.data, _train_args(args), tmp))
     scorer = load_scorer(path)
     return ScorerReward(spec.name, scorer, scorer.meta["text"], args.score_batch_size)
 

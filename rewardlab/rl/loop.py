@@ -3,11 +3,16 @@
 sample → score → KL → advantages → update → log → evaluate → checkpoint
 
 How it departs from the textbook:
-- The "old" log-probs come from the sampler (the scores it drew from), not from an extra forward pass.
-  On the first update of a batch the ratio is exactly 1 (it is taken against the detached training
-  forward), so single-update runs are plain REINFORCE/RLOO and never see sampler/trainer numerics.
+- The "old" log-probs are those of the first training forward of the batch (detached), not of an extra
+  forward pass: on the first update the ratio is exactly 1, so single-update runs are plain
+  REINFORCE/RLOO and never see sampler/trainer numerics.
 - Sequence KL (k1 and k3, nats, summed over completion tokens) is computed every step and at every
   evaluation, also when `kl_coef` is 0: the x-axis of every Goodhart curve is measured, not inferred.
+  The logged KL is teacher-forced: policy (adapters on) and reference (adapters off, or the frozen copy)
+  in the same precision and code path, so it is exactly 0 at step 0 whatever the precision. The sampler
+  (a merged, possibly bf16 copy) draws with slightly different numbers; that gap is logged on its own
+  (`kl/sampler_gap`, `eval/kl/sampler_gap`). The reward-mode penalty uses the sampler's log-probs,
+  because it must be known before the update's forward; docs/metrics.md gives the measured gap.
 - The proxy is the only reward that reaches the gradient. Gold rewards are scored on the held-out
   evaluation samples only, logged beside the proxy, and saved with the samples for offline re-scoring.
 """
@@ -53,9 +58,16 @@ class Reference:
     def logprobs(self, rollout: Rollout, temperature: float) -> torch.Tensor:
         args = (rollout.input_ids, rollout.attention_mask, rollout.prompt_width, temperature)
         if self.frozen is not None:
-            return token_logprobs(self.frozen, *args)[0]
+            return token_logprobs(self.frozen, *args)[0].float()
         with self.policy.disable_adapter():
-            return token_logprobs(self.policy, *args)[0]
+            return token_logprobs(self.policy, *args)[0].float()
+
+    @torch.no_grad()
+    def policy_and_reference_logprobs(self, rollout: Rollout, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced (policy, reference) log-probs of the rollout's completions, (B, L) each, by the
+        same code in the same precision: their KL is exactly 0 while the policy equals the reference."""
+        args = (rollout.input_ids, rollout.attention_mask, rollout.prompt_width, temperature)
+        return token_logprobs(self.policy, *args)[0].float(), self.logprobs(rollout, temperature)
 
 
 def prompt_indices(step: int, n: int, num_prompts: int, seed: int) -> list[int]:
@@ -81,17 +93,20 @@ def evaluate(step: int, sampler: Sampler, ref: Reference, tok, prompts: list[str
     """Generate on held-out prompts; score every reward; KL on these same samples. Returns (metrics, rows)."""
     m = cfg.train.eval_samples_per_prompt
     batch_prompts = [p for p in prompts for _ in range(m)]
+    ref.policy.eval()
     with torch.random.fork_rng(devices=[]), autocast:
         torch.manual_seed(cfg.train.seed + EVAL_SEED_OFFSET)
         rollout = sampler(tok, batch_prompts, cfg.sampling, cfg.data.chat_template)
-        ref_logp = ref.logprobs(rollout, cfg.sampling.temperature).float()
+    with autocast:
+        pol_logp, ref_logp = ref.policy_and_reference_logprobs(rollout, cfg.sampling.temperature)
     mask = rollout.completion_mask
-    k1 = sequence_kl(kl_k1(rollout.logprobs, ref_logp), mask)
-    k3 = sequence_kl(kl_k3(rollout.logprobs, ref_logp), mask)
+    k1 = sequence_kl(kl_k1(pol_logp, ref_logp), mask)
+    k3 = sequence_kl(kl_k3(pol_logp, ref_logp), mask)
     scores = {r.name: score(r, batch_prompts, rollout.completions, cfg.rewards.nonfinite) for r in rewards}
     metrics: dict[str, Any] = {
         "eval/kl/seq_k1": k1.mean().item(),
         "eval/kl/seq_k3": k3.mean().item(),
+        "eval/kl/sampler_gap": sequence_kl(rollout.logprobs - pol_logp, mask).mean().item(),
         "eval/len/tokens": mask.sum(-1).mean().item(),
     }
     for name, s in scores.items():
@@ -185,19 +200,19 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
             raise RewardError(f"every sample of step {step} got a non-finite {proxy.name!r} reward")
         row["timing/score_s"] = time.perf_counter() - t
 
-        # 3. KL to the reference, per sequence, from the sampler's log-probs (nats)
+        # 3. reference log-probs; the reward-mode penalty's k1 KL per sequence from the sampler's log-probs
+        #    (nats): it must be known before the update's forward, which gives the exact KL logged in 6.
         t = time.perf_counter()
         with autocast:
-            ref_logp = ref.logprobs(rollout, T).float()
+            ref_logp = ref.logprobs(rollout, T)
         mask = rollout.completion_mask * valid.unsqueeze(-1).to(device)  # dropped samples carry no loss
-        seq_k1 = sequence_kl(kl_k1(rollout.logprobs, ref_logp), rollout.completion_mask).cpu()
-        seq_k3 = sequence_kl(kl_k3(rollout.logprobs, ref_logp), rollout.completion_mask).cpu()
+        penalty_k1 = sequence_kl(kl_k1(rollout.logprobs, ref_logp), rollout.completion_mask).cpu()
         row["timing/ref_s"] = time.perf_counter() - t
 
         # 4. advantages (reward mode: k1 KL penalty folded into the reward, no gradient through it)
         total = torch.nan_to_num(proxy_scores)
         if a.kl_mode == "reward":
-            total = total - a.kl_coef * seq_k1
+            total = total - a.kl_coef * penalty_k1
         adv = advantages(total, k, a.name, valid).to(device)
 
         # 5. update: gradient accumulated over micro-batches, one optimizer step per pass over the batch
@@ -231,7 +246,11 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
             opt.step()
         row["timing/update_s"] = time.perf_counter() - t
 
-        # 6. log
+        # 6. log (KL teacher-forced: the first update forward against the reference, same precision and path)
+        cmask = rollout.completion_mask
+        seq_k1 = sequence_kl(kl_k1(old_logp, ref_logp), cmask).cpu()
+        seq_k3 = sequence_kl(kl_k3(old_logp, ref_logp), cmask).cpu()
+        gap = sequence_kl(rollout.logprobs - old_logp, cmask).cpu()
         v = valid.numpy()
         row.update(stats)
         row.update(
@@ -242,6 +261,8 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
                 "reward/nonfinite_dropped": int((~valid).sum()),
                 "kl/seq_k1": float(seq_k1[valid].mean()),
                 "kl/seq_k3": float(seq_k3[valid].mean()),
+                "kl/penalty_k1": float(penalty_k1[valid].mean()),
+                "kl/sampler_gap": float(gap[valid].mean()),
                 "len/tokens": float(rollout.completion_mask.sum(-1).mean()),
                 "grad/norm": float(grad_norm),
                 "timing/step_s": time.perf_counter() - t_step,
