@@ -70,9 +70,17 @@ class RewardSpec(Section):
     """
 
     name: str
+    """Unique within a run; metrics are `reward/<name>` and `eval/reward/<name>`."""
     kind: str = "python"
+    """python, judge, learned, gold, sentiment_minilm, embedding, checker, sum, ensemble (docs/rewards.md)."""
     path: str | None = None
+    """kind python: `package.module:function`."""
     args: dict[str, Any] = {}
+    """The kind's own settings, validated by the kind before any model loads."""
+    eval_subset_per_prompt: int | None = Field(None, ge=1)
+    """Evaluation only: score this reward on the first N samples of each evaluation prompt instead of all
+    `train.eval_samples_per_prompt` (for an expensive watched reward such as the isolated judge). The
+    metric is then the mean over that subset, and `eval/n/<name>` logs how many samples it saw."""
 
 
 class RewardsConfig(Section):

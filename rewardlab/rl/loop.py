@@ -102,7 +102,12 @@ def evaluate(step: int, sampler: Sampler, ref: Reference, tok, prompts: list[str
     mask = rollout.completion_mask
     k1 = sequence_kl(kl_k1(pol_logp, ref_logp), mask)
     k3 = sequence_kl(kl_k3(pol_logp, ref_logp), mask)
-    scores = {r.name: score(r, batch_prompts, rollout.completions, cfg.rewards.nonfinite) for r in rewards}
+    subset = {spec.name: spec.eval_subset_per_prompt for spec in [cfg.rewards.proxy, *cfg.rewards.gold]}
+    scores = {}
+    for r in rewards:  # a reward with a subset scores the first k samples of each prompt; the rest stay NaN
+        idx = [i for i in range(len(batch_prompts)) if i % m < (subset.get(r.name) or m)]
+        scores[r.name] = np.full(len(batch_prompts), np.nan)
+        scores[r.name][idx] = score(r, [batch_prompts[i] for i in idx], [rollout.completions[i] for i in idx], cfg.rewards.nonfinite)
     metrics: dict[str, Any] = {
         "eval/kl/seq_k1": k1.mean().item(),
         "eval/kl/seq_k3": k3.mean().item(),
@@ -111,6 +116,7 @@ def evaluate(step: int, sampler: Sampler, ref: Reference, tok, prompts: list[str
     }
     for name, s in scores.items():
         metrics[f"eval/reward/{name}"] = float(np.nanmean(s)) if np.isfinite(s).any() else float("nan")
+        metrics[f"eval/n/{name}"] = int(np.isfinite(s).sum())
     rows = [
         {
             "step": step,
