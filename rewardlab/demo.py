@@ -19,7 +19,7 @@ from rewardlab.errors import RewardlabError
 DEMO_CONFIG = Path(__file__).parent / "configs" / "demo.yaml"
 # --quick: a smoke run of every phase (under a minute once the model and gold are cached)
 QUICK = ["train.steps=4", "train.eval_every=2", "train.checkpoint_every=2", "algo.prompts_per_step=2",
-         "algo.samples_per_prompt=2", "sampling.max_new_tokens=8", "data.num_eval_prompts=4"]
+         "algo.samples_per_prompt=2", "sampling.max_new_tokens=8", "data.num_eval_prompts=4", "train.eval_samples_per_prompt=1"]
 BON_N = {"full": 16, "quick": 4}
 # The learned proxy of Gao et al.'s setting: an RM trained on a few hundred gold labels of reference samples
 # for training prompts (disjoint from the best-of-n prompts); 20% of the rows are held out to report it.
