@@ -3,8 +3,10 @@
 Each family is a seeded generator with variations (length, separators, casing, the word or symbol
 chosen), written from the hacks that RL policies actually find (the seeds, docs/RESULTS.md) and from
 what a human rater would call junk. `rl_collapse` holds completions that this project's own RL runs
-collapsed into (rewardlab/data/rl_collapses.jsonl, verbatim). The zoo is an evaluation set: the gold is
-never trained on it (its training corruptions are generic operators, `rewardlab.rewards.gold.corrupt`).
+collapsed into (rewardlab/data/rl_collapses.jsonl: 20 as quoted in docs/RESULTS.md and the issues, whose
+runs did not keep their samples, and 10 verbatim from a run's samples.jsonl; each row names its source).
+The zoo is an evaluation set: the gold is never trained on it (its training junk comes from generic
+operations, `rewardlab.rewards.gold.corrupt`).
 
 A zoo entry is (family, prompt, completion): the completion continues one of the prompts given, so a
 gold that reads prompt + completion sees the hack in place.
@@ -136,7 +138,7 @@ FAMILIES: dict[str, Callable[[random.Random, str], str]] = {
 
 
 def rl_collapses() -> list[str]:
-    """Completions this project's RL runs collapsed into (verbatim, with the run they came from)."""
+    """Completions this project's RL runs collapsed into (the data file names each one's source)."""
     return [json.loads(line)["completion"] for line in DATA.read_text().splitlines() if line.strip()]
 
 
