@@ -13,7 +13,7 @@ def test_completion_mask_stops_after_first_eos():
 
 
 def test_sampler_logprobs_equal_a_fresh_forward(tiny_model):
-    """The sampler's log-probs (used as old log-probs and for KL) match a padded full forward pass."""
+    """The sampler's log-probs (the reward-mode KL penalty; `kl/sampler_gap` against the teacher-forced ones) match a padded full forward pass."""
     model, tok = load_causal_lm(str(tiny_model))
     torch.manual_seed(0)
     prompts = ["the cat", "a quiet morning in the village", "yes"]

@@ -4,7 +4,7 @@ Each family is a seeded generator with variations (length, separators, casing, t
 chosen), written from the hacks that RL policies actually find (the seeds, docs/RESULTS.md) and from
 what a human rater would call junk. `rl_collapse` holds completions that this project's own RL runs
 collapsed into (rewardlab/data/rl_collapses.jsonl: 20 as quoted in docs/RESULTS.md and the issues, whose
-runs did not keep their samples, and 10 verbatim from a run's samples.jsonl; each row names its source).
+runs did not keep their samples, and 15 verbatim from runs' samples.jsonl; each row names its source).
 The zoo is an evaluation set: the gold is never trained on it (its training junk comes from generic
 operations, `rewardlab.rewards.gold.corrupt`).
 
