@@ -52,8 +52,8 @@ SENTIMENTS = CLASSES[:3]
 DEFAULT_GOLD = "rater-gemma3-270m-l6"
 DEFAULT_BACKBONE = "gemma3-270m"
 DEFAULT_LAYERS = 6
-"""Layers of the backbone that run: 6 of Gemma-3-270M's 18 scored the hack zoo as well as deeper cuts in
-the exploration (docs/rewards.md) at a third of the cost."""
+"""Layers of the backbone that run: 6 of Gemma-3-270M's 18, a third of the cost; in exploratory linear
+probes (not kept) deeper cuts scored the hack zoo and the tweets no better."""
 DEFAULT_N = 3000
 """Real tweets (balanced over the three sentiments); junk rows are added to make a fourth equal class."""
 PROMPT_WORDS = 6
@@ -231,8 +231,8 @@ class Encoder:
 
     Prompt and completion are tokenised apart (the prompt with the tokenizer's BOS, the completion
     without), so the split between them is exact; rows are sorted by length and right-padded so that
-    little compute goes to padding. Eager attention: faster than SDPA for these short rows on CPU here
-    (Gemma-3's sliding-window mask costs more than the attention itself)."""
+    little compute goes to padding. Eager attention: 1.09x faster than SDPA for these short rows on the
+    project's CPU (`python bench/gold_speed.py` checks it on the machine at hand)."""
 
     def __init__(self, model_name: str, layers: int, device: str = "cpu"):
         import torch
