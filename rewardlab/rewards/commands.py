@@ -2,7 +2,7 @@
 
 label       sample completions and score them with the gold -> labelled JSONL (+ Parquet), settings beside it
 rm train    train a learned reward model on labelled samples; prints held-out loss and correlation with gold
-gold train  train the tweet-sentiment gold; gold eval: gold and proxies on the same held-out tweets
+gold train  train the rater gold; gold eval: report cards (held-out tweets AUC, hack zoo vs reference samples)
 score       re-score a run's saved samples offline with any reward (a big gold can run later, elsewhere)
 """
 
@@ -149,7 +149,7 @@ def add_commands(sub) -> None:
     p.add_argument("--chat-template", action="store_true")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--gold", metavar="REWARD.yaml", help="the labelling reward (default: the tweet-sentiment gold)")
+    p.add_argument("--gold", metavar="REWARD.yaml", help="the labelling reward (default: the default gold, the rater)")
     p.add_argument("--parquet", action="store_true", help="also write <out>.parquet")
     p.set_defaults(func=cmd_label)
 
