@@ -127,3 +127,19 @@ def test_lm_backbone_rm_on_tiny_model(labelled, tiny_model, tmp_path):
     scores = r(["", ""], ["love joy smile", "grief pain"])
     np.testing.assert_allclose(scores, scorer(["love joy smile", "grief pain"]), rtol=1e-5)
     assert np.isfinite(scores).all()
+
+
+def test_training_a_reward_model_leaves_the_global_random_stream_alone(labelled, tmp_path):
+    """Building a reward (first use) must not re-seed the caller: a run would otherwise draw other numbers
+    the first time than later, when the reward model is cached."""
+    import torch
+
+    from rewardlab.rewards.sentiment_minilm import train_sentiment_minilm
+
+    for build in (lambda: train_rm(labelled, TrainArgs(epochs=2, seed=7), tmp_path / "rm"),
+                  lambda: train_sentiment_minilm(tmp_path / "m", n=60, seed=7, epochs=2)):
+        torch.manual_seed(123)
+        expected = torch.rand(3)
+        torch.manual_seed(123)
+        build()
+        assert torch.equal(torch.rand(3), expected)

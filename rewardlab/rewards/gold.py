@@ -311,7 +311,16 @@ class Rater:
 def train_gold(out: str | Path, n: int = DEFAULT_N, seed: int = 0, heldout: float = 0.2, backbone: str = DEFAULT_BACKBONE,
                layers: int = DEFAULT_LAYERS, hidden: int = 256, heads: int = 5, epochs: int = 60, lr: float = 1e-3, weight_decay: float = 0.5,
                progress: bool = True) -> dict:
-    """Train the rater gold, save it to `out`, return its meta (with the held-out report)."""
+    """Train the rater gold, save it to `out`, return its meta (with the held-out report). Draws from its own
+    generator state: the caller's global torch stream is left as it was."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return _train_gold(Path(out), n, seed, heldout, backbone, layers, hidden, heads, epochs, lr, weight_decay, progress)
+
+
+def _train_gold(out: Path, n: int, seed: int, heldout: float, backbone: str, layers: int, hidden: int, heads: int,
+                epochs: int, lr: float, weight_decay: float, progress: bool) -> dict:
     import torch
     import torch.nn.functional as F
     from tqdm.auto import tqdm
@@ -335,9 +344,8 @@ def train_gold(out: str | Path, n: int = DEFAULT_N, seed: int = 0, heldout: floa
     xs = (x - mean) / std
     ensemble, history = [], []
     for k in range(heads):
-        with torch.random.fork_rng(devices=[]):  # each head's initial draw leaves the caller's random stream alone
-            torch.manual_seed(seed * 1000 + k)
-            head = make_head(x.shape[1], hidden, 1, len(CLASSES))
+        torch.manual_seed(seed * 1000 + k)  # each head's initial draw (inside the caller's fork)
+        head = make_head(x.shape[1], hidden, 1, len(CLASSES))
 
         def eval_loss(head=head) -> float:
             with torch.no_grad():
@@ -360,7 +368,6 @@ def train_gold(out: str | Path, n: int = DEFAULT_N, seed: int = 0, heldout: floa
         "real_called_junk": float((pred[y[held] != 3] == 3).float().mean()),
         **tweet_auc(rater),
     }
-    out = Path(out)
     save_rater(out, rater)
     atomic_write_text(out / "heldout.jsonl", "".join(json.dumps(rows[i]) + "\n" for i in range(n_held)))
     return meta

@@ -287,7 +287,16 @@ def save_head(out: Path, head, meta: dict) -> None:
 
 # ---- training ---------------------------------------------------------------------------------------
 def train_rm(data: str | Path, args: TrainArgs, out: str | Path) -> dict:
-    """Train a reward model on labelled rows; save it under `out`; return its report (also in meta.json)."""
+    """Train a reward model on labelled rows; save it under `out`; return its report (also in meta.json).
+    Training draws from its own seeded generator state: the caller's global torch stream is left as it was,
+    so a run that builds its reward model first draws the same numbers as one that finds it cached."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return _train_rm(data, args, out)
+
+
+def _train_rm(data: str | Path, args: TrainArgs, out: str | Path) -> dict:
     import torch
 
     from rewardlab.runs import atomic_write_text

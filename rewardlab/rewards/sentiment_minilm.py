@@ -36,7 +36,15 @@ def default_dir() -> Path:
 def train_sentiment_minilm(out: str | Path, n: int = DEFAULT_N, seed: int = 0, heldout: float = 0.2,
                            embedder: str = DEFAULT_EMBEDDER, epochs: int = 100, lr: float = 1e-2,
                            weight_decay: float = 0.1) -> dict:
-    """Train the classifier, save it to `out`, return its meta (with the held-out report)."""
+    """Train the classifier, save it to `out`, return its meta (with the held-out report). Draws from its own
+    generator state: the caller's global torch stream is left as it was."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return _train(Path(out), n, seed, heldout, embedder, epochs, lr, weight_decay)
+
+
+def _train(out: Path, n: int, seed: int, heldout: float, embedder: str, epochs: int, lr: float, weight_decay: float) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -47,9 +55,8 @@ def train_sentiment_minilm(out: str | Path, n: int = DEFAULT_N, seed: int = 0, h
     y = torch.tensor([SENTIMENTS.index(c) for c, _ in rows])
     n_held = math.ceil(heldout * len(rows))
     held, train = torch.arange(n_held), torch.arange(n_held, len(rows))
-    with torch.random.fork_rng(devices=[]):  # the head's initial draw leaves the caller's random stream alone
-        torch.manual_seed(seed)
-        head = make_head(x.shape[1], 0, 0, len(SENTIMENTS))
+    torch.manual_seed(seed)  # the head's initial draw, after the embedder (whose first load draws too)
+    head = make_head(x.shape[1], 0, 0, len(SENTIMENTS))
 
     def eval_loss() -> float:
         with torch.no_grad():
@@ -67,7 +74,6 @@ def train_sentiment_minilm(out: str | Path, n: int = DEFAULT_N, seed: int = 0, h
         "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
         "heldout_loss_before": history[0], "heldout_loss_after": history[-1],
     }
-    out = Path(out)
     save_head(out, head, meta)
     scorer = load_scorer(out)
     meta["report"] = {"accuracy_3class": float((prob.argmax(-1) == y[held]).float().mean()),
