@@ -248,7 +248,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, progress: bool = True)
                     stats["policy/clipfrac"] += (clipped * mask[mb]).sum().item() / max(total_tokens, 1)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, a.max_grad_norm)
             if not torch.isfinite(grad_norm):
-                raise FloatingPointError(f"non-finite gradient norm at step {step}; lower algo.lr or enable clipping")
+                raise FloatingPointError(f"non-finite gradient norm at step {step}; lower algo.lr (gradients are always clipped to algo.max_grad_norm, which cannot mend a NaN or inf in the loss or its gradient)")
             opt.step()
         row["timing/update_s"] = time.perf_counter() - t
 
