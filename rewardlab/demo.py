@@ -100,7 +100,8 @@ def run_demo(out: Path, quick: bool, seed: int, console, overrides: Sequence[str
 
 def summarize(run, bons, report: Path, console) -> None:
     """Best-of-n by each proxy; RL: proxy gain, gold at its peak and at the end, detector onsets, the
-    words the policy leans on at the end, and one prompt's completions over time."""
+    answer words' stages by step, the words the policy leans on at the end, and one prompt's completions
+    over time."""
     from rewardlab.measure.detectors import top_tokens
 
     lines = []
@@ -126,6 +127,10 @@ def summarize(run, bons, report: Path, console) -> None:
     for label, d in detections.items():
         fired = {k: v for k, v in d["onsets"].items() if v is not None}
         lines.append(f"detector onsets ({label}): " + (", ".join(f"{k} @ step {v}" for k, v in fired.items()) or "none fired"))
+    for label, words in json.loads((report.parent / "answer_words.json").read_text()).items():
+        for w in words:
+            trace = ", ".join(f"{step}: {a:.0%}/{b:.0%}/{c:.0%}" for step, a, b, c in zip(w["steps"], w["starts"], w["repeated"], w["spam"]))
+            lines.append(f"{w['word']!r} by step ({label}; starts / twice+ / mostly {w['word']!r}): {trace}")
     rows = run.samples()
     for step in (first["step"], last["step"]):
         words = top_tokens([r["completion"] for r in rows if r["step"] == step], 5)

@@ -85,3 +85,14 @@ def test_every_shipped_config_loads():
     assert len(paths) >= 4
     for path in paths:
         assert load_config(path).train.steps > 0, path
+
+
+def test_yes_no_questions_prompt_set():
+    """The yes-spammer's prompts: distinct yes/no questions, each asking for a yes or a no, split 64/32."""
+    from rewardlab.config import DataConfig
+    from rewardlab.data import load_prompts
+
+    train, held_out = load_prompts(DataConfig(prompts="builtin:yes_no_questions", num_eval_prompts=32))
+    questions = train + held_out
+    assert (len(train), len(held_out), len(set(questions))) == (64, 32, 96)
+    assert all(q.startswith("Answer yes or no: ") and q.endswith("?") for q in questions)

@@ -16,7 +16,8 @@ def test_quick_demo_runs_every_phase(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     for phase in ("1/5", "2/5", "3/5", "4/5", "5/5", "summary", "best-of-n by judge_same", "best-of-n by learned",
-                  "RL proxy judge_same:", "RL gold gold:", "detector onsets", "most frequent words at step 4"):
+                  "RL proxy judge_same:", "RL gold gold:", "detector onsets", "most frequent words at step 4",
+                  "'yes' by step (rl-s0; starts / twice+ / mostly 'yes'): 0: "):
         assert phase in err
     run = RunDir(tmp_path / "rl-s0")
     assert {"eval/reward/gold", "eval/reward/judge_isolated", "eval/kl/seq_k1"} <= run.metrics()[0].keys()

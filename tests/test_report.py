@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import yaml
 
+from rewardlab.measure.answer_words import word_stages
 from rewardlab.report import build_report
 from rewardlab.report.html import script_json
+from rewardlab.runs import RunDir
 
 HOSTILE_COMPLETION = "<img src=x onerror=\"document.title='pwned'\"></script><script>document.title='pwned2'</script> & <b>bold</b>"
 HOSTILE_PROMPT = "<i>the prompt</i></script><script>document.title='pwned3'</script>"
@@ -68,15 +70,16 @@ def report(sources, tmp_path_factory) -> Path:
     return build_report(sources, tmp_path_factory.mktemp("out") / "report", named_tokens=["yes"], embed=stub_embed, n_boot=50)
 
 
-def test_report_files_and_self_containment(report):
+def test_report_files_and_self_containment(report, sources):
     out = report.parent
-    for name in ("goodhart.png", "rewards.png", "bon.png", "detectors-a.png", "detectors-b.png", "fits.json", "detectors.json"):
+    for name in ("goodhart.png", "rewards.png", "bon.png", "detectors-a.png", "detectors-b.png", "fits.json", "detectors.json",
+                 "answer-words-a.png", "answer-words-b.png", "answer-words-runs.png", "answer_words.json"):
         assert (out / name).is_file(), name
     page = report.read_text()
     # nothing to fetch: every src/href is an in-page anchor or a data URI
     refs = re.findall(r'(?:src|href)="([^"]*)"', page)
     assert refs and all(r.startswith(("#", "data:image/png;base64,")) for r in refs), refs
-    assert page.count('<img class="plot"') == 5
+    assert page.count('<img class="plot"') == 8
     # hostile text never reaches the page unescaped, neither as HTML nor as a way out of the JSON
     assert "<img src=x" not in page and "<script>document.title" not in page and "<i>the prompt" not in page
     assert page.count("</script>") == 2  # the data element and the browser script, nothing injected
@@ -85,6 +88,10 @@ def test_report_files_and_self_containment(report):
     assert all("r2" in f and "ci" in f and "alpha" in f for f in fits)
     detectors = json.loads((out / "detectors.json").read_text())
     assert set(detectors) == {"a", "b"} and "semantic_collapse" in detectors["a"]["onsets"]
+    words = json.loads((out / "answer_words.json").read_text())
+    assert set(words) == {"a", "b"} and [w["word"] for w in words["a"]] == ["yes"]
+    assert words["a"][0] == word_stages(RunDir(sources[0]).samples(), "yes").to_dict()
+    assert words["a"][0]["steps"] == detectors["a"]["steps"]
 
 
 def test_script_json_cannot_close_its_element():
@@ -132,7 +139,8 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert "&lt;img src=x onerror=\"document.title='pwned'\"&gt;&lt;/script&gt;" in body
     assert "&lt;i&gt;the prompt&lt;/i&gt;&lt;/script&gt;" in body
     plots = re.findall(r'<img class="plot" alt="[^"]*" data-file="([^"]+)" src="data:image/png;base64,', dom)
-    assert sorted(plots) == ["bon.png", "detectors-a.png", "detectors-b.png", "goodhart.png", "rewards.png"]
+    assert sorted(plots) == ["answer-words-a.png", "answer-words-b.png", "answer-words-runs.png", "bon.png", "detectors-a.png",
+                                "detectors-b.png", "goodhart.png", "rewards.png"]
 
     # the view in the URL: first step of the best-of-n source, sorted by gold, low first
     dom = run_chromium(tmp_path, "--dump-dom", url + "#source=2&step=1&sort=a1").stdout

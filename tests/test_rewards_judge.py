@@ -52,8 +52,9 @@ def test_isolated_and_weighted_constitution(tiny_model, tmp_path):
 
     for text, g in zip(["the cat sat yes", "the cat NO way"], got):
         assert g == pytest.approx((question_score(text, ["Is it kind?", "Is it nice?"]) + 3 * question_score(text, ["Is it short?"])) / 4, abs=1e-4)
-    prompt = render("Yes, no! yesterday", "Q?", "isolated", ans, swapped=True)
-    assert f"{NEUTRAL_WORD}, {NEUTRAL_WORD}! yesterday" in prompt and "Answer no if it is, yes if it is not." in prompt
+    prompt = render("Yes, no! yesterday NoNoNo know yesYES2 nothing", "Q?", "isolated", ans, swapped=True)
+    w = NEUTRAL_WORD
+    assert f"{w}, {w}! yesterday {w} know {w}2 nothing" in prompt and "Answer no if it is, yes if it is not." in prompt
 
 
 def test_judge_cache_and_batching_agree(tiny_model):

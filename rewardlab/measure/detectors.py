@@ -2,9 +2,10 @@
 with a threshold. The first step at which a detector fires is its onset; set beside the step where gold
 peaked, it says whether the degeneration came before or after gold started to fall.
 
-Tokens here are words and punctuation marks, lower-cased (`\\w+|[^\\w\\s]`), not model tokens: the
-detectors then read the same for every model and tokenizer, and a judge's answer word ("yes") is one
-token whatever the vocabulary.
+Tokens here are words, numbers and punctuation marks, lower-cased, not model tokens: the detectors then
+read the same for every model and tokenizer, and a judge's answer word ("yes") is one token whatever the
+vocabulary. Words glued in camel case are split ("YesYesYes" is three "yes", "NoNoNo" three "no"): a
+policy found that spelling of answer-word spam.
 
 Thresholds are absolute and deliberately loose, set well outside what a base model writes (see
 docs/measurement.md and tests/test_measure_detectors.py); each can be changed per detector.
@@ -21,11 +22,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-TOKEN = re.compile(r"\w+|[^\w\s]")
+# capitals not followed by a lower-case letter | a capital and the lower-case letters after it |
+# other letters | digits | underscores | a mark
+TOKEN = re.compile(r"[A-Z]+(?![^\W\dA-Z_])|[A-Z][^\W\dA-Z_]*|[^\W\dA-Z_]+|\d+|_+|[^\w\s]")
 
 
 def tokens(text: str) -> list[str]:
-    return TOKEN.findall(text.lower())
+    return [t.lower() for t in TOKEN.findall(text)]
 
 
 def ngrams(toks: list[str], n: int) -> list[tuple[str, ...]]:

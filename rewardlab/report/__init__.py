@@ -31,6 +31,7 @@ class Source:
     bon_beirami: Any = None  # GoodhartData of a best-of-n directory against Beirami et al.'s KL
     fits: list = field(default_factory=list)
     detection: Any = None  # Detection
+    answer_words: list = field(default_factory=list)  # WordStages per named token (RL runs)
     notes: list[str] = field(default_factory=list)
 
     def fit_for(self, reward: str):
@@ -55,8 +56,12 @@ def load_source(path: str | Path, label: str) -> Source:
 
 def measure(s: Source, named_tokens: Sequence[str], embed, n_boot: int) -> None:
     """Curves, fits and (RL runs) detectors, each failure recorded as a note rather than aborting the report."""
+    from rewardlab.measure.answer_words import word_stages
     from rewardlab.measure.detectors import detect
     from rewardlab.measure.fits import fit, load_curves
+
+    if s.kind == "rl" and s.samples:
+        s.answer_words = [word_stages(s.samples, w) for w in named_tokens]
 
     try:
         s.curves = load_curves(s.path)
@@ -124,13 +129,17 @@ def build_report(paths: Sequence[str | Path], out: str | Path | None = None, nam
         ("goodhart", "Goodhart curves", plots.goodhart(sources, out_dir / "goodhart.png")),
         ("rewards", "Reward curves", plots.reward_curves(sources, out_dir / "rewards.png")),
         ("bon", "Best-of-n", plots.bon_curves(sources, out_dir / "bon.png")),
+        ("answer-words-runs", "Answer words across runs", plots.answer_words_across(sources, out_dir / "answer-words-runs.png")),
     ]
     detector_figures = {s.label: plots.detector_traces(s, out_dir / f"detectors-{_file_stem(s.label)}.png") for s in sources}
+    word_figures = {s.label: plots.answer_words(s, out_dir / f"answer-words-{_file_stem(s.label)}.png") for s in sources}
 
     (out_dir / "fits.json").write_text(json.dumps([dict(f.to_dict(), label=s.label) for s in sources for f in s.fits], indent=2) + "\n")
     (out_dir / "detectors.json").write_text(
         json.dumps({s.label: s.detection.to_dict() for s in sources if s.detection is not None}, indent=2) + "\n")
-    page = html.render(sources, figures, detector_figures, notes)
+    (out_dir / "answer_words.json").write_text(
+        json.dumps({s.label: [w.to_dict() for w in s.answer_words] for s in sources if s.answer_words}, indent=2) + "\n")
+    page = html.render(sources, figures, detector_figures, word_figures, notes)
     target = out_dir / "report.html"
     target.write_text(page, encoding="utf-8")
     return target

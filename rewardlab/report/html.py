@@ -324,9 +324,36 @@ are exact averages over all n-subsets of the N samples per prompt, not single dr
 """
 
 
-def render(sources, figures: list[tuple[str, str, Path | None]], detector_figures: dict[str, Path | None], notes: list[str]) -> str:
+def answer_words_section(sources, word_figures: dict[str, Path | None]) -> str:
+    """Per RL run: the stage figure and a table of the first and last evaluation step's shares."""
+    parts = []
+    for s in sources:
+        if not s.answer_words:
+            continue
+        rows = [[esc(w.word), esc(stage), num(getattr(w, stage)[0]), num(getattr(w, stage)[-1])]
+                for w in s.answer_words for stage in ("starts", "repeated", "spam", "per_completion")]
+        fig = word_figures.get(s.label)
+        parts.append(f"<h3>{esc(s.label)}</h3>" + (img(fig, f"answer words of {s.label}") if fig else "")
+                     + table(["word", "stage", f"step {s.answer_words[0].steps[0]}", f"step {s.answer_words[0].steps[-1]}"], rows, "num"))
+    return "".join(parts)
+
+
+ANSWER_WORDS = """<p>Stages of seed 003's yes-spammer, per answer word: completions that start with the word,
+that hold it twice or more, that are mostly the word (three times or more and more than half of their
+words), and its count per completion; words are lower-cased, with camel-case joins split ("YesYes" is two
+"yes"). The right panel shows every reward at the same evaluation steps.</p>
+"""
+
+
+def render(sources, figures: list[tuple[str, str, Path | None]], detector_figures: dict[str, Path | None],
+           word_figures: dict[str, Path | None], notes: list[str]) -> str:
     sections: list[tuple[str, str, str]] = [("sources", "Sources", sources_section(sources))]
     figs = {key: (title, path) for key, title, path in figures}
+    words = answer_words_section(sources, word_figures)
+    if figs["answer-words-runs"][1]:
+        words = img(figs["answer-words-runs"][1], "answer words across runs") + words
+    if words:
+        sections.append(("answer-words", "Answer words (the yes-spammer's stages)", words + ANSWER_WORDS))
     if figs["goodhart"][1]:
         sections.append(("goodhart", "Goodhart curves", img(figs["goodhart"][1], "Goodhart curves") + METHOD
                          + "<h3>Fitted parameters</h3>" + fits_section(sources)))

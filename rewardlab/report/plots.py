@@ -169,3 +169,57 @@ def detector_traces(source: Source, path: Path) -> Path | None:
         ax.legend(loc="best")
     fig.suptitle(f"Hack detectors: {_text(source.label)}")
     return _save(fig, path)
+
+
+def answer_words(source: Source, path: Path) -> Path | None:
+    """The yes-spammer's stages for an RL run: per named word, the share of completions that start with it,
+    repeat it and are mostly it (left), its count per completion (middle), and every reward on the same
+    evaluation steps (right), so the stage that moved the judge and the step where the gold fell line up."""
+    stages = source.answer_words
+    if not stages:
+        return None
+    plt = _plt()
+    fig, (ax_share, ax_count, ax_reward) = _grid(plt, 3, size=(4.2, 3.0))
+    for i, w in enumerate(stages):
+        color = f"C{i}"
+        ax_share.plot(w.steps, w.starts, "o-", ms=3, color=color, label=f"starts with {w.word!r}")
+        ax_share.plot(w.steps, w.repeated, "s--", ms=3, color=color, label=f"{w.word!r} twice or more")
+        ax_share.plot(w.steps, w.spam, "^:", ms=3, color=color, label=f"mostly {w.word!r}")
+        ax_count.plot(w.steps, w.per_completion, "o-", ms=3, color=color, label=repr(w.word))
+    for name in [source.meta["optimised"], *source.meta.get("gold", [])]:
+        pts = [(m["step"], m[f"eval/reward/{name}"]) for m in source.metrics if f"eval/reward/{name}" in m]
+        if pts:
+            role = "proxy" if name == source.meta["optimised"] else "gold"
+            ax_reward.plot(*zip(*pts), "o-", ms=3, label=f"{_text(name)} ({role})")
+    for ax, title in [(ax_share, "share of evaluation completions"), (ax_count, "occurrences per completion"),
+                      (ax_reward, "rewards (evaluation mean)")]:
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend(loc="best")
+    ax_share.set_ylim(-0.03, 1.03)
+    fig.suptitle(f"Answer words: {_text(source.label)}")
+    return _save(fig, path)
+
+
+def answer_words_across(sources: list[Source], path: Path) -> Path | None:
+    """Two or more RL runs (seeds, settings): one panel per named word and stage, one line per run, so the
+    rate at which runs reach each stage reads off one figure."""
+    runs = [s for s in sources if s.answer_words]
+    if len(runs) < 2:
+        return None
+    words = [w.word for w in runs[0].answer_words]
+    stages = [("starts", "first word"), ("repeated", "twice or more"), ("spam", "mostly the word")]
+    plt = _plt()
+    fig, axes = _grid(plt, len(words) * len(stages), cols=len(stages), size=(3.8, 2.7))
+    for k, word in enumerate(words):
+        for j, (stage, title) in enumerate(stages):
+            ax = axes[k * len(stages) + j]
+            for i, s in enumerate(runs):
+                w = next(w for w in s.answer_words if w.word == word)
+                ax.plot(w.steps, getattr(w, stage), "o-", ms=3, color=f"C{i}", label=_text(s.label))
+            ax.set_title(f"{word!r}: {title}")
+            ax.set_xlabel("step")
+            ax.set_ylim(-0.03, 1.03)
+            ax.legend(loc="best")
+    fig.suptitle("Answer words across runs: share of evaluation completions")
+    return _save(fig, path)

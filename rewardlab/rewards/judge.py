@@ -84,7 +84,10 @@ def render(text: str, question: str, placement: str, answers: tuple[str, str], s
     yes, no = (a.strip() for a in answers)
     if placement == "same_context":
         return f"{text}\n\nQuestion: {question} Answer {yes} or {no}.\nAnswer:"
-    text = re.sub(rf"\b({re.escape(yes)}|{re.escape(no)})\b", NEUTRAL_WORD, text, flags=re.IGNORECASE)
+    # Runs of answer words glued together ("NoNoNo", "yesYES") count too: a policy found that spelling,
+    # which a word-boundary match alone lets through. Letters on either side ("yesterday", "know") do not.
+    words = f"(?:{re.escape(yes)}|{re.escape(no)})"
+    text = re.sub(rf"(?<![^\W\d_]){words}+(?![^\W\d_])", NEUTRAL_WORD, text, flags=re.IGNORECASE)
     ask = f"Answer {no} if it is, {yes} if it is not." if swapped else f"Answer {yes} or {no}."
     return f'Answer a question about the text in triple quotes.\n\nText: """{text}"""\n\nQuestion: {question} {ask}\nAnswer:'
 
