@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 
 import numpy as np
 import torch
@@ -46,6 +45,7 @@ def main() -> None:
 
     from rewardlab.config import SamplingConfig
     from rewardlab.data import load_prompt_source
+    from rewardlab.measure.answer_words import word_stages
     from rewardlab.models import load_causal_lm
     from rewardlab.rewards.judge import Judge, JudgeArgs, render
     from rewardlab.sampling import sample_batched
@@ -56,8 +56,7 @@ def main() -> None:
     rows = [q for q in questions for _ in range(a.samples_per_prompt)]
     drawn = sample_batched(lm.eval(), tok, rows, SamplingConfig(max_new_tokens=16), chat_template=True, desc="reference answers")
     answers = [completion for completion, _ in drawn]
-    first = [re.findall(r"[a-z]+", c.lower())[:1] for c in answers]
-    reach = {w: float(np.mean([f == [w] for f in first])) for w in ("yes", "no")}
+    reach = {w: word_stages([{"step": 0, "completion": c} for c in answers], w).starts[0] for w in ("yes", "no")}
     print(f"reference answers to {len(questions)} yes/no questions × {a.samples_per_prompt}: "
           f"first word 'yes' {reach['yes']:.0%}, 'no' {reach['no']:.0%}")
 

@@ -49,6 +49,11 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _eval_points(source: Source, name: str) -> list[tuple[int, float]]:
+    """(step, evaluation mean) of one reward over an RL run."""
+    return [(m["step"], m[f"eval/reward/{name}"]) for m in source.metrics if f"eval/reward/{name}" in m]
+
+
 def goodhart(sources: list[Source], path: Path) -> Path | None:
     """One panel per reward: centred reward against d = sqrt(KL) for every RL run and best-of-n result,
     measured points and the fitted Gao et al. form. Best-of-n is also shown against Beirami et al.'s
@@ -99,7 +104,7 @@ def reward_curves(sources: list[Source], path: Path) -> Path | None:
     for i, s in enumerate(runs):
         color = f"C{i}"
         for ax, name in zip(axes, names):
-            pts = [(m["step"], m[f"eval/reward/{name}"]) for m in s.metrics if f"eval/reward/{name}" in m]
+            pts = _eval_points(s, name)
             if pts:
                 ax.plot(*zip(*pts), "o-", color=color, ms=3, label=f"{_text(s.label)} (eval)")
             train = [(m["step"], m[f"reward/{name}"]) for m in s.metrics if f"reward/{name}" in m]
@@ -187,7 +192,7 @@ def answer_words(source: Source, path: Path) -> Path | None:
         ax_share.plot(w.steps, w.spam, "^:", ms=3, color=color, label=f"mostly {w.word!r}")
         ax_count.plot(w.steps, w.per_completion, "o-", ms=3, color=color, label=repr(w.word))
     for name in [source.meta["optimised"], *source.meta.get("gold", [])]:
-        pts = [(m["step"], m[f"eval/reward/{name}"]) for m in source.metrics if f"eval/reward/{name}" in m]
+        pts = _eval_points(source, name)
         if pts:
             role = "proxy" if name == source.meta["optimised"] else "gold"
             ax_reward.plot(*zip(*pts), "o-", ms=3, label=f"{_text(name)} ({role})")
